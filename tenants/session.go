@@ -1,0 +1,133 @@
+package tenants
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/latticecrm/lattice/platform/apierror"
+	"github.com/latticecrm/lattice/platform/database"
+)
+
+// LoginRequest is a password login to one tenant.
+type LoginRequest struct {
+	Tenant   string `json:"tenant"` // slug
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	// RemoteAddr is the client's address (host only), for rate limiting.
+	RemoteAddr string `json:"-"`
+	UserAgent  string `json:"-"`
+}
+
+// Session is a login session.
+type Session struct {
+	ID        string    `json:"id"`
+	TenantID  string    `json:"tenantId"`
+	UserID    string    `json:"userId"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+var errBadLogin = apierror.New(apierror.Unauthenticated, "invalid_credentials", "e-mail or password is wrong")
+
+// Login checks a password and opens a session, returning its plaintext
+// token. Unknown users, wrong passwords and non-members all get the same
+// invalid_credentials error after the same work, and count as failures for
+// rate limiting.
+func (s *Service) Login(ctx context.Context, req LoginRequest) (string, Session, error) {
+	if req.Tenant == "" {
+		return "", Session{}, apierror.Invalidf("tenant", "tenant_required", "tenant slug is required")
+	}
+	if req.Email == "" || req.Password == "" {
+		return "", Session{}, apierror.Invalidf("email", "credentials_required", "e-mail and password are required")
+	}
+	// Login ignores e-mail case, so the per-account limit must too.
+	account := req.Tenant + "|" + strings.ToLower(req.Email)
+	now := time.Now()
+	if wait := s.limiter.wait(account, req.RemoteAddr, now); wait > 0 {
+		s.log.WarnContext(ctx, "login rate limited", "tenant", req.Tenant, "email", req.Email, "remote", req.RemoteAddr)
+		wait = wait.Round(time.Second) + time.Second
+		return "", Session{}, &apierror.Error{Kind: apierror.TooManyRequests, Code: "too_many_attempts",
+			Message: fmt.Sprintf("too many failed logins; retry in %s", wait), RetryAfter: wait}
+	}
+	fail := func(err error) (string, Session, error) {
+		s.limiter.fail(account, req.RemoteAddr, now)
+		s.log.WarnContext(ctx, "login failed", "tenant", req.Tenant, "email", req.Email, "remote", req.RemoteAddr)
+		return "", Session{}, err
+	}
+	if err := ValidateSlug(req.Tenant); err != nil || isUUID(req.Tenant) {
+		// Login names a tenant by slug only, so one account has one bucket.
+		return fail(apierror.Invalidf("tenant", "invalid_slug", "tenant %q is not a valid tenant slug", req.Tenant))
+	}
+	t, err := s.liveTenant(ctx, req.Tenant)
+	if err != nil {
+		if e, ok := apierror.As(err); ok && e.Kind == apierror.NotFound {
+			return fail(err)
+		}
+		return "", Session{}, err
+	}
+	if t.Status == StatusSuspended {
+		return "", Session{}, errSuspended(t)
+	}
+	// One round trip: the user's hash and whether they belong to the tenant.
+	var userID, hash string
+	var member bool
+	err = database.InTenantTx(ctx, s.pool, t.ID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT u.id, u.password_hash,
+			EXISTS (SELECT 1 FROM tenant_members m WHERE m.tenant_id = $1 AND m.user_id = u.id)
+			FROM users u WHERE u.email = lower($2)`, t.ID, req.Email).Scan(&userID, &hash, &member)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		_, _ = VerifyPassword(s.dummyHash, req.Password)
+		return fail(errBadLogin)
+	}
+	if err != nil {
+		return "", Session{}, fmt.Errorf("look up login %s: %w", req.Email, err)
+	}
+	ok, err := VerifyPassword(hash, req.Password)
+	if err != nil {
+		return "", Session{}, fmt.Errorf("verify password of %s: %w", req.Email, err)
+	}
+	if !ok || !member {
+		return fail(errBadLogin)
+	}
+	sec, err := newSecret(sessionPrefix, t.ID)
+	if err != nil {
+		return "", Session{}, err
+	}
+	sess := Session{TenantID: t.ID, UserID: userID, ExpiresAt: now.Add(s.opts.SessionTTL).UTC().Truncate(time.Microsecond)}
+	err = database.InTenantTx(ctx, s.pool, t.ID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO sessions (tenant_id, user_id, secret_hash, expires_at, remote_addr, user_agent)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			t.ID, userID, sec.hash, sess.ExpiresAt, req.RemoteAddr, truncate(req.UserAgent, 500)).Scan(&sess.ID)
+	})
+	if err != nil {
+		return "", Session{}, fmt.Errorf("open session for %s: %w", req.Email, err)
+	}
+	return sec.plaintext, sess, nil
+}
+
+// Logout ends the session p authenticated with. It is an error to log out
+// with an API token: tokens are revoked instead.
+func (s *Service) Logout(ctx context.Context, p Principal) error {
+	if p.Via != ViaSession {
+		return apierror.New(apierror.Invalid, "not_a_session", "logout ends a session; revoke an API token instead")
+	}
+	return database.InTenantTx(ctx, s.pool, p.TenantID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "DELETE FROM sessions WHERE tenant_id = $1 AND id = $2", p.TenantID, p.CredentialID)
+		if err != nil {
+			return fmt.Errorf("end session %s: %w", p.CredentialID, err)
+		}
+		return nil
+	})
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
