@@ -1,0 +1,71 @@
+package dataapi
+
+import (
+	"encoding/json"
+
+	"github.com/latticecrm/lattice/schema/model"
+)
+
+// Scope is what one caller may see and do. The generated schema and every
+// plan take it, so the permissions layer decides it once per caller and the
+// planner never needs to know where it came from. The zero Scope allows
+// everything.
+type Scope struct {
+	// Key identifies the scope in caches: two callers with equal keys must
+	// have equal scopes. "" is the unrestricted scope.
+	Key string
+	// ReadObject reports whether the caller may read records of o; an
+	// object it may not read is absent from the caller's schema. nil allows
+	// every object.
+	ReadObject func(o *model.Object) bool
+	// WriteObject reports whether the caller may create, update, delete and
+	// restore records of o; without it the object has no mutations. nil
+	// allows every readable object.
+	WriteObject func(o *model.Object) bool
+	// ReadField reports whether the caller may read f of o; a field it may
+	// not read is absent from the schema, so it can be neither selected,
+	// filtered, sorted, grouped nor aggregated on. nil allows every field.
+	ReadField func(o *model.Object, f *model.Field) bool
+	// EditField reports whether the caller may set f of o; a field it may
+	// not edit is absent from the input types. nil allows every readable
+	// field.
+	EditField func(o *model.Object, f *model.Field) bool
+	// Records returns a condition (docs/conditions.md) every record of o
+	// the caller reaches must meet, on every access path: lists, by id,
+	// nodes, lookups, related lists, aggregates and bulk writes. nil, or a
+	// nil result, restricts nothing.
+	Records func(o *model.Object) json.RawMessage
+}
+
+func (s *Scope) readObject(o *model.Object) bool {
+	return o != nil && (s.ReadObject == nil || s.ReadObject(o))
+}
+
+func (s *Scope) writeObject(o *model.Object) bool {
+	return s.readObject(o) && (s.WriteObject == nil || s.WriteObject(o))
+}
+
+// readField reports whether f is visible: readable itself and, for a
+// lookup, pointing at a readable object.
+func (s *Scope) readField(o *model.Object, f *model.Field) bool {
+	if s.ReadField != nil && !s.ReadField(o, f) {
+		return false
+	}
+	if f.Kind == model.KindLookup {
+		return s.readObject(f.Target)
+	}
+	return true
+}
+
+func (s *Scope) editField(o *model.Object, f *model.Field) bool {
+	if f.Kind == model.KindAutoNumber || !s.readField(o, f) {
+		return false
+	}
+	return s.EditField == nil || s.EditField(o, f)
+}
+
+// readInverse reports whether a related list is visible: its object and
+// the lookup that makes it readable.
+func (s *Scope) readInverse(inv *model.Inverse) bool {
+	return s.readObject(inv.From) && s.readField(inv.From, inv.Field)
+}
