@@ -62,7 +62,9 @@ GET /v1/me, GET|POST /v1/tokens, DELETE /v1/tokens/{id}.`,
 			}
 			mux := http.NewServeMux()
 			httpserver.HandleHealth(mux, a.log, pool.Ping)
-			authhttp.New(svc, a.log, secureCookies).Register(mux)
+			auth := authhttp.New(svc, a.log, secureCookies)
+			auth.Register(mux)
+			mountDataAPI(mux, a.log, pool, cat, auth)
 			srv := httpserver.New(cfg, mux, a.log)
 			ln, err := srv.Listen()
 			if err != nil {
