@@ -133,7 +133,7 @@ stay valid; revoke them with 'lattice token revoke'.`,
 	reset.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
 	_ = reset.MarkFlagRequired("email")
 
-	cmd.AddCommand(create, add, remove, list, reset)
+	cmd.AddCommand(create, add, remove, list, reset, newAssignRoleCommand(a, false), newAssignRoleCommand(a, true))
 	return cmd
 }
 
