@@ -136,7 +136,7 @@ func (s *Store) BeginImport(ctx context.Context, tenantID string, opts ImportOpt
 			return nil, err
 		}
 		im.cols, _ = slotValues(o, nil)
-		im.insertQ, im.updateQ = bulkInsertSQL(im.cols), updateSQL(im.cols)
+		im.insertQ, im.updateQ = bulkInsertSQL(im.cols, "id::text"), updateSQL(im.cols)
 		if !opts.AllOrNothing {
 			return im, nil
 		}
@@ -794,27 +794,8 @@ func (im *Importer) validate(p *rowPlan, rd *reads) {
 			p.vs = append(p.vs, model.Violation{Path: "/id", Field: "id", Rule: "upsert", Value: r.ID,
 				Message: fmt.Sprintf("id %s differs from the id %s of the %s record whose %s matches", r.ID, p.id, o.APIName, im.opts.UpsertOn)})
 		}
-		p.changes = map[string]Change{}
-		next := make(model.Values, len(p.match.stored)+len(patch))
-		for k, v := range p.match.stored {
-			next[k] = v
-		}
-		for _, f := range o.Fields {
-			nv, ok := patch[f.Key]
-			if !ok {
-				continue
-			}
-			old := p.match.stored[f.Key]
-			if sameValue(old, nv) {
-				continue
-			}
-			p.changes[f.APIName] = Change{Old: old, New: nv}
-			if nv == nil {
-				delete(next, f.Key)
-			} else {
-				next[f.Key] = nv
-			}
-		}
+		var next model.Values
+		next, p.changes = applyPatch(o, p.match.stored, patch)
 		p.owner = p.match.owner
 		if ownerGiven && owner != p.match.owner {
 			p.changes["owner"] = Change{Old: nilIfEmpty(p.match.owner), New: nilIfEmpty(owner)}
@@ -1207,8 +1188,9 @@ func slotText(v any) *string {
 }
 
 // bulkInsertSQL inserts one record per element of the arrays $4 (ids), $5
-// (data), $6 (owners) and $7... (slot columns, as text).
-func bulkInsertSQL(cols []string) string {
+// (data), $6 (owners) and $7... (slot columns, as text), skipping those a
+// unique index refuses, and returns the inserted ones' columns returning.
+func bulkInsertSQL(cols []string, returning string) string {
 	var names, sel, params, alias strings.Builder
 	for i, c := range cols {
 		fmt.Fprintf(&names, ", %s", c)
@@ -1219,7 +1201,7 @@ func bulkInsertSQL(cols []string) string {
 	return "INSERT INTO records (tenant_id, object_id, id, data, created_by, updated_by, owner_id" + names.String() + ")" +
 		" SELECT $1, $2, v.id::uuid, v.data::jsonb, $3, $3, NULLIF(v.owner, '')" + sel.String() +
 		" FROM unnest($4::text[], $5::text[], $6::text[]" + params.String() + ") AS v(id, data, owner" + alias.String() + ")" +
-		" ON CONFLICT DO NOTHING RETURNING id::text"
+		" ON CONFLICT DO NOTHING RETURNING " + returning
 }
 
 // isDataError reports whether err is about the data written (integrity or

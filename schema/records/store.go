@@ -186,15 +186,8 @@ func (s *Store) List(ctx context.Context, tenantID, objectName string, opts List
 	query := "SELECT " + recordColumns + " FROM records r WHERE tenant_id = $1 AND object_id = $2 AND id > $3 AND ($4 OR deleted_at IS NULL)"
 	args := []any{tenantID, o.Key, after, opts.IncludeDeleted, opts.Limit + 1}
 	if len(opts.Where) > 0 {
-		c, err := condition.Compile(m, o, opts.Where)
+		c, err := compileWhere(m, o, opts.Where)
 		if err != nil {
-			var ps model.Problems
-			if errors.As(err, &ps) {
-				for i := range ps {
-					ps[i].Pointer = "/where" + ps[i].Pointer
-				}
-				return nil, "", ps.APIErrorAbout("invalid_condition", "invalid condition")
-			}
 			return nil, "", err
 		}
 		pred, predArgs := c.SQL("r", len(args)+1, time.Now())
@@ -202,7 +195,7 @@ func (s *Store) List(ctx context.Context, tenantID, objectName string, opts List
 		args = append(args, predArgs...)
 	}
 	b := &pgx.Batch{}
-	b.Queue(query+" ORDER BY id LIMIT $5", args...)
+	b.Queue(query+" ORDER BY r.id LIMIT $5", args...)
 	br, err := database.SendTenantBatch(ctx, s.pool, tenantID, b)
 	if err != nil {
 		return nil, "", err
@@ -222,6 +215,23 @@ func (s *Store) List(ctx context.Context, tenantID, objectName string, opts List
 		next = out[len(out)-1].ID
 	}
 	return out, next, nil
+}
+
+// compileWhere compiles a condition given as where, its problems pointed
+// under "/where" and reported as invalid_condition.
+func compileWhere(m *model.Model, o *model.Object, where json.RawMessage) (*condition.Condition, error) {
+	c, err := condition.Compile(m, o, where)
+	if err != nil {
+		var ps model.Problems
+		if errors.As(err, &ps) {
+			for i := range ps {
+				ps[i].Pointer = "/where" + ps[i].Pointer
+			}
+			return nil, ps.APIErrorAbout("invalid_condition", "invalid condition")
+		}
+		return nil, err
+	}
+	return c, nil
 }
 
 func checkID(id string) error {

@@ -105,27 +105,7 @@ func (s *Store) Update(ctx context.Context, tenantID string, actor Actor, object
 				return err
 			}
 		}
-		changes := map[string]Change{}
-		next := make(model.Values, len(stored)+len(patch))
-		for k, v := range stored {
-			next[k] = v
-		}
-		for _, f := range o.Fields {
-			nv, ok := patch[f.Key]
-			if !ok {
-				continue
-			}
-			old := stored[f.Key]
-			if sameValue(old, nv) {
-				continue
-			}
-			changes[f.APIName] = Change{Old: old, New: nv}
-			if nv == nil {
-				delete(next, f.Key)
-			} else {
-				next[f.Key] = nv
-			}
-		}
+		next, changes := applyPatch(o, stored, patch)
 		if owner != cur.Owner {
 			changes["owner"] = Change{Old: nilIfEmpty(cur.Owner), New: nilIfEmpty(owner)}
 		}
@@ -148,6 +128,34 @@ func (s *Store) Update(ctx context.Context, tenantID string, actor Actor, object
 	return rec, nil
 }
 
+// applyPatch returns the stored values (by key) with a validated patch
+// applied, null clearing a field, and the changes by API name. Values of
+// fields the patch does not name, removed fields' included, are kept.
+func applyPatch(o *model.Object, stored, patch model.Values) (model.Values, map[string]Change) {
+	changes := map[string]Change{}
+	next := make(model.Values, len(stored)+len(patch))
+	for k, v := range stored {
+		next[k] = v
+	}
+	for _, f := range o.Fields {
+		nv, ok := patch[f.Key]
+		if !ok {
+			continue
+		}
+		old := stored[f.Key]
+		if sameValue(old, nv) {
+			continue
+		}
+		changes[f.APIName] = Change{Old: old, New: nv}
+		if nv == nil {
+			delete(next, f.Key)
+		} else {
+			next[f.Key] = nv
+		}
+	}
+	return next, changes
+}
+
 // rewrite stores a record's full new values and slots, bumping its version.
 func (s *Store) rewrite(ctx context.Context, tx pgx.Tx, tenantID string, o *model.Object, id string, vals model.Values, actor Actor, owner string) (*Record, error) {
 	data, err := encodeData(vals)
@@ -165,8 +173,7 @@ func lockRecord(ctx context.Context, tx pgx.Tx, tenantID string, o *model.Object
 	if deleted {
 		cond = "deleted_at IS NOT NULL"
 	}
-	row := tx.QueryRow(ctx, "SELECT "+recordColumns+" FROM records WHERE tenant_id = $1 AND object_id = $2 AND id = $3 AND "+cond+" FOR UPDATE",
-		tenantID, o.Key, id)
+	row := tx.QueryRow(ctx, lockSQL("id = $3 AND "+cond, ""), tenantID, o.Key, id)
 	rec, stored, err := scanRecordData(row, o)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil, errNotFound(o, id)
@@ -177,46 +184,75 @@ func lockRecord(ctx context.Context, tx pgx.Tx, tenantID string, o *model.Object
 	return rec, stored, nil
 }
 
+// lockSQL reads records of tenant $1 and object $2 (aliased r) meeting
+// cond FOR UPDATE, with recordColumns; tail goes before the lock clause
+// (ORDER BY, LIMIT).
+func lockSQL(cond, tail string) string {
+	return "SELECT " + recordColumns + " FROM records r WHERE tenant_id = $1 AND object_id = $2 AND " + cond + tail + " FOR UPDATE OF r"
+}
+
 // checkLookups verifies that every lookup value names a live record of its
 // target in this tenant, share-locking the targets so they cannot be
 // deleted before this transaction commits. A record of another tenant is
 // invisible here, so it is reported exactly like a missing one.
 func checkLookups(ctx context.Context, tx pgx.Tx, tenantID string, o *model.Object, vals model.Values) model.Violations {
+	return checkLookupsMany(ctx, tx, tenantID, o, []model.Values{vals})[0]
+}
+
+// checkLookupsMany is checkLookups for many records' values with one
+// query; the i-th violations are those of vals[i], pointed as for one
+// record ("/account").
+func checkLookupsMany(ctx context.Context, tx pgx.Tx, tenantID string, o *model.Object, vals []model.Values) []model.Violations {
+	out := make([]model.Violations, len(vals))
+	type ref struct {
+		i     int
+		f     *model.Field
+		id    string
+		found string // "object key/id", as the query returns it
+	}
+	var refs []ref
 	var objs, ids []string
-	var fields []*model.Field
-	for _, f := range o.Fields {
-		if f.Kind != model.KindLookup || f.Target == nil {
-			continue
-		}
-		if v, ok := vals[f.Key].(string); ok {
-			objs, ids, fields = append(objs, f.Target.Key), append(ids, v), append(fields, f)
+	asked := map[string]bool{}
+	for i, v := range vals {
+		for _, f := range o.Fields {
+			if f.Kind != model.KindLookup || f.Target == nil {
+				continue
+			}
+			if id, ok := v[f.Key].(string); ok {
+				k := f.Target.Key + "/" + id
+				refs = append(refs, ref{i: i, f: f, id: id, found: k})
+				if !asked[k] {
+					asked[k] = true
+					objs, ids = append(objs, f.Target.Key), append(ids, id)
+				}
+			}
 		}
 	}
-	if len(ids) == 0 {
-		return nil
+	if len(refs) == 0 {
+		return out
 	}
 	rows, err := tx.Query(ctx, `SELECT object_id::text || '/' || id::text FROM records
 		WHERE tenant_id = $1 AND deleted_at IS NULL AND (object_id, id) IN (SELECT * FROM unnest($2::uuid[], $3::uuid[]))
 		FOR SHARE`, tenantID, objs, ids)
-	if err != nil {
-		return model.Violations{{Path: "", Rule: "lookup", Message: "checking lookups failed: " + err.Error()}}
+	var found []string
+	if err == nil {
+		found, err = pgx.CollectRows(rows, pgx.RowTo[string])
 	}
-	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return model.Violations{{Path: "", Rule: "lookup", Message: "checking lookups failed: " + err.Error()}}
+		out[refs[0].i] = model.Violations{{Path: "", Rule: "lookup", Message: "checking lookups failed: " + err.Error()}}
+		return out
 	}
-	have := map[string]bool{}
+	have := make(map[string]bool, len(found))
 	for _, k := range found {
 		have[k] = true
 	}
-	var vs model.Violations
-	for i, f := range fields {
-		if !have[objs[i]+"/"+ids[i]] {
-			vs = append(vs, model.Violation{Path: "/" + f.APIName, Field: f.APIName, Rule: "lookup", Value: ids[i],
-				Message: fmt.Sprintf("no %s record %s", f.Target.APIName, ids[i])})
+	for _, r := range refs {
+		if !have[r.found] {
+			out[r.i] = append(out[r.i], model.Violation{Path: "/" + r.f.APIName, Field: r.f.APIName, Rule: "lookup", Value: r.id,
+				Message: fmt.Sprintf("no %s record %s", r.f.Target.APIName, r.id)})
 		}
 	}
-	return vs
+	return out
 }
 
 // number takes the next number of each autoNumber field of o, by field
@@ -224,24 +260,42 @@ func checkLookups(ctx context.Context, tx pgx.Tx, tenantID string, o *model.Obje
 // one object never queue behind each other; a create that then fails
 // leaves a gap.
 func (s *Store) number(ctx context.Context, tenantID string, o *model.Object) (map[string]string, error) {
-	var out map[string]string
+	nums, err := s.numbers(ctx, tenantID, o, 1)
+	if err != nil || nums == nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(nums))
+	for k, ns := range nums {
+		out[k] = ns[0]
+	}
+	return out, nil
+}
+
+// numbers is number for n new records at once: n consecutive numbers of
+// each autoNumber field, reserved with one statement per field.
+func (s *Store) numbers(ctx context.Context, tenantID string, o *model.Object, n int) (map[string][]string, error) {
+	var out map[string][]string
 	for _, f := range o.Fields {
 		if f.Kind != model.KindAutoNumber {
 			continue
 		}
-		var n int64
+		var last int64
 		err := database.InTenantTx(ctx, s.pool, tenantID, func(tx pgx.Tx) error {
-			return tx.QueryRow(ctx, `INSERT INTO autonumber_counters AS c (tenant_id, object_id, field_key, last_value) VALUES ($1, $2, $3, 1)
-				ON CONFLICT (tenant_id, object_id, field_key) DO UPDATE SET last_value = c.last_value + 1 RETURNING last_value`,
-				tenantID, o.Key, f.Key).Scan(&n)
+			return tx.QueryRow(ctx, `INSERT INTO autonumber_counters AS c (tenant_id, object_id, field_key, last_value) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (tenant_id, object_id, field_key) DO UPDATE SET last_value = c.last_value + $4 RETURNING last_value`,
+				tenantID, o.Key, f.Key, int64(n)).Scan(&last)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("number %s.%s: %w", o.APIName, f.APIName, err)
 		}
 		if out == nil {
-			out = map[string]string{}
+			out = map[string][]string{}
 		}
-		out[f.Key] = f.FormatAutoNumber(n)
+		ns := make([]string, n)
+		for i := range ns {
+			ns[i] = f.FormatAutoNumber(last - int64(n) + 1 + int64(i))
+		}
+		out[f.Key] = ns
 	}
 	return out, nil
 }
@@ -261,14 +315,22 @@ func uniqueError(o *model.Object, vals model.Values, err error, what string) err
 }
 
 func ownerOf(values map[string]any) (string, error) {
+	owner, vs := ownerValue(values)
+	if len(vs) > 0 {
+		return "", vs.APIError()
+	}
+	return owner, nil
+}
+
+// ownerValue is the owner values give ("" for none), or its violation.
+func ownerValue(values map[string]any) (string, model.Violations) {
 	v, ok := values["owner"]
 	if !ok || v == nil {
 		return "", nil
 	}
 	s, ok := v.(string)
 	if !ok || !model.IsUUID(s) {
-		vs := model.Violations{{Path: "/owner", Field: "owner", Rule: "format", Value: v, Message: "owner must be a user id (a UUID)"}}
-		return "", vs.APIError()
+		return "", model.Violations{{Path: "/owner", Field: "owner", Rule: "format", Value: v, Message: "owner must be a user id (a UUID)"}}
 	}
 	return s, nil
 }
