@@ -10,7 +10,7 @@ import (
 
 // aggregate renders leadsAggregate(where, groupBy): one row per group,
 // computing only the aggregates selected, as a JSON array ordered by the
-// group keys.
+// group keys (picklists in their own order), missing keys last.
 func (c *compiler) aggregate(t *objectType, f *ast.Field, args map[string]any) (string, error) {
 	a := c.newAlias()
 	where, err := c.live(t, a, false)
@@ -32,6 +32,7 @@ func (c *compiler) aggregate(t *objectType, f *ast.Field, args map[string]any) (
 	}
 	var cols []string // inner SELECT list
 	groupCol := map[string]string{}
+	order := make([]string, len(groups)) // the groups' ORDER BY
 	for i, g := range groups {
 		if _, dup := groupCol[g]; dup {
 			return "", badInput([]any{"groupBy", i}, "%s is grouped by twice", g)
@@ -43,6 +44,7 @@ func (c *compiler) aggregate(t *objectType, f *ast.Field, args map[string]any) (
 		col := "k" + itoa(i)
 		groupCol[g] = col
 		cols = append(cols, x+" AS "+col)
+		order[i] = t.groupOrder(g, "g."+col)
 	}
 	inner := func(x string) string {
 		col := "v" + itoa(len(cols))
@@ -96,16 +98,17 @@ func (c *compiler) aggregate(t *objectType, f *ast.Field, args map[string]any) (
 	if len(cols) == 0 {
 		cols = append(cols, "1")
 	}
+	// The number of groups is known only to the database: more than
+	// MaxCost (it is records returned, like a page's) makes the
+	// statement return NULL, which the executor reports as the limit.
+	maxGroups := c.limits.MaxCost
+	c.onNull = limitError([]any{"groupBy"}, "the aggregate has more than %d groups; the limit (MaxCost) is %d: group by fewer or coarser fields, or filter", maxGroups, maxGroups)
 	var b strings.Builder
-	b.WriteString("SELECT coalesce(json_agg(" + jsonObject(keys, exprs))
+	b.WriteString("SELECT CASE WHEN count(*) <= " + itoa(maxGroups) + " THEN coalesce(json_agg(" + jsonObject(keys, exprs))
 	if len(groups) > 0 {
-		order := make([]string, len(groups))
-		for i := range groups {
-			order[i] = "g.k" + itoa(i)
-		}
 		b.WriteString(" ORDER BY " + strings.Join(order, ", "))
 	}
-	b.WriteString("), '[]') FROM (SELECT " + strings.Join(cols, ", ") + " FROM records " + a + " WHERE " + where)
+	b.WriteString("), '[]') END FROM (SELECT " + strings.Join(cols, ", ") + " FROM records " + a + " WHERE " + where)
 	if len(groups) > 0 {
 		b.WriteString(" GROUP BY ")
 		for i := range groups {
@@ -114,9 +117,28 @@ func (c *compiler) aggregate(t *objectType, f *ast.Field, args map[string]any) (
 			}
 			b.WriteString(itoa(i + 1))
 		}
+		b.WriteString(" LIMIT " + itoa(maxGroups+1))
 	}
 	b.WriteString(") g")
 	return b.String(), nil
+}
+
+// groupOrder is what orders groups by the group-by field name whose value
+// is in col: the value, or for a picklist its place in the picklist (a
+// pipeline's stages in order, as sorting lists does).
+func (t *objectType) groupOrder(name, col string) string {
+	f := t.field(name)
+	if f == nil || f.Kind != model.KindPicklist {
+		return col
+	}
+	vals := make([]string, len(f.Values))
+	for i, v := range f.Values {
+		vals[i] = quoteLiteral(v.Value)
+		if m := t.enums[f]; m != nil && !m.identity {
+			vals[i] = quoteLiteral(m.names[i]) // the column holds enum names
+		}
+	}
+	return "array_position(ARRAY[" + strings.Join(vals, ", ") + "]::text[], " + col + ")"
 }
 
 // groupExpr is the JSON-ready value of a group-by field.

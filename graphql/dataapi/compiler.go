@@ -7,6 +7,7 @@ import (
 
 	"github.com/latticecrm/lattice/schema/condition"
 	"github.com/latticecrm/lattice/schema/model"
+	"github.com/latticecrm/lattice/schema/records"
 )
 
 // Limits protect the database from expensive operations. The zero value
@@ -24,7 +25,8 @@ type Limits struct {
 	// each connection's page size times the page sizes of the connections
 	// it is nested in. Default 50,000.
 	MaxCost int
-	// MaxBulk is the most records one bulk mutation may write. Default 1,000.
+	// MaxBulk is the most records one bulk mutation may write. Default
+	// 1,000; at most records.MaxMany.
 	MaxBulk int
 	// StatementTimeout bounds each statement. Default 10s.
 	StatementTimeout time.Duration
@@ -49,6 +51,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxBulk <= 0 {
 		l.MaxBulk = 1000
 	}
+	if l.MaxBulk > records.MaxMany {
+		l.MaxBulk = records.MaxMany // the record store refuses more
+	}
 	if l.StatementTimeout <= 0 {
 		l.StatementTimeout = 10 * time.Second
 	}
@@ -70,6 +75,9 @@ type compiler struct {
 	cost   int
 	alias  int
 	scopes map[*objectType]*condition.Condition
+	// onNull is the error the statement returning NULL means: a limit
+	// only the database can check (the number of groups of an aggregate).
+	onNull error
 }
 
 func newCompiler(s *Schema, tenantID string, vars map[string]any, limits Limits, now time.Time) *compiler {
@@ -178,7 +186,7 @@ func dataKey(a string, f *model.Field) string { return a + ".data->" + quoteLite
 // checkKey refuses a response key PostgreSQL would truncate.
 func checkKey(f *ast.Field, path []any) error {
 	if len(f.Alias) > 63 {
-		return badInput(path, "alias %q is longer than 63 characters", f.Alias)
+		return fieldAt(badInput(nil, "alias %q is longer than 63 characters", f.Alias), path)
 	}
 	return nil
 }

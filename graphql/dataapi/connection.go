@@ -44,87 +44,106 @@ func (c *compiler) connection(t *objectType, f *ast.Field, args map[string]any, 
 		return "", limitError(nil, "the query could return about %d records; the limit (MaxCost) is %d: ask for smaller pages or fewer nested lists", c.cost, c.limits.MaxCost)
 	}
 
-	a := c.newAlias()
-	deleted := false
-	if root {
-		deleted, _ = args["includeDeleted"].(bool)
-	}
-	where, err := c.live(t, a, deleted)
-	if err != nil {
-		return "", err
-	}
-	if link != nil {
-		where += " AND " + link(a)
-	}
 	filter, err := c.s.compileFilter(t, args["where"], []any{"where"})
 	if err != nil {
 		return "", err
 	}
-	if filter != nil {
-		where += " AND " + c.cond(filter, a)
-	}
+	a := c.newAlias()
 	keys, err := c.orderKeys(t, a, args["orderBy"], []any{"orderBy"})
 	if err != nil {
 		return "", err
 	}
-	page := where
-	for _, cur := range []struct {
-		name    string
-		reverse bool
-	}{{"after", false}, {"before", true}} {
-		s, _ := args[cur.name].(string)
-		if s == "" {
-			continue
+	var cursors [2][]any // after, before: decoded before anything is rendered
+	for i, name := range []string{"after", "before"} {
+		if s, _ := args[name].(string); s != "" {
+			if cursors[i], err = decodeCursor(s, keys, []any{name}); err != nil {
+				return "", err
+			}
 		}
-		vals, err := decodeCursor(s, keys, []any{cur.name})
-		if err != nil {
-			return "", err
-		}
-		page += " AND " + c.keyset(keys, vals, cur.reverse)
 	}
 
-	// What the selection needs.
-	var node string
-	needCursor := false
-	var parts []ast.SelectionSet
+	// What the selection needs. Only the parts it selects are rendered, so
+	// every parameter bound is one the statement uses (PostgreSQL refuses
+	// a statement with a parameter it cannot type).
 	sel := collect(f.SelectionSet, t.names.Connection, nil, c.vars)
+	rows, count := false, false // the page, the total count
+	for _, s := range sel {
+		rows = rows || s.Name == "nodes" || s.Name == "edges" || s.Name == "pageInfo"
+		count = count || s.Name == "totalCount"
+	}
+	var where string
+	if rows || count {
+		deleted := false
+		if root {
+			deleted, _ = args["includeDeleted"].(bool)
+		}
+		if where, err = c.live(t, a, deleted); err != nil {
+			return "", err
+		}
+		if link != nil {
+			where += " AND " + link(a)
+		}
+		if filter != nil {
+			where += " AND " + c.cond(filter, a)
+		}
+	}
+	page := where
+	if rows {
+		for i, vals := range cursors {
+			if vals != nil {
+				page += " AND " + c.keyset(keys, vals, i == 1)
+			}
+		}
+	}
+
+	// Each edges and nodes selection renders its own node, so that two of
+	// them selecting different fields under one response key (which
+	// validation allows: they are different fields' selections) each get
+	// theirs.
+	needCursor := false
+	nodes := map[*ast.Field]string{} // edges or nodes field -> its node column
+	var nodeCols []string
+	addNode := func(owner *ast.Field, set ast.SelectionSet, at []any) error {
+		x, err := c.record(t, a, set, at, depth, mult)
+		if err != nil {
+			return err
+		}
+		col := "n" + itoa(len(nodeCols))
+		nodes[owner] = "q." + col
+		nodeCols = append(nodeCols, x+" AS "+col)
+		return nil
+	}
 	for _, s := range sel {
 		switch s.Name {
 		case "edges":
+			var set ast.SelectionSet
 			for _, e := range collect(s.SelectionSet, t.names.Edge, nil, c.vars) {
-				if e.Name == "cursor" {
-					needCursor = true
-				}
+				needCursor = needCursor || e.Name == "cursor"
 				if e.Name == "node" {
-					parts = append(parts, e.SelectionSet)
+					set = append(set, e.SelectionSet...)
+				}
+			}
+			if set != nil {
+				if err := addNode(s, set, appendPath(path, s.Alias, "node")); err != nil {
+					return "", err
 				}
 			}
 		case "nodes":
-			parts = append(parts, s.SelectionSet)
+			if err := addNode(s, s.SelectionSet, appendPath(path, s.Alias)); err != nil {
+				return "", err
+			}
 		case "pageInfo":
 			for _, p := range collect(s.SelectionSet, "PageInfo", nil, c.vars) {
-				if p.Name == "startCursor" || p.Name == "endCursor" {
-					needCursor = true
-				}
+				needCursor = needCursor || p.Name == "startCursor" || p.Name == "endCursor"
 			}
-		}
-	}
-	if len(parts) > 0 {
-		var merged ast.SelectionSet
-		for _, p := range parts {
-			merged = append(merged, p...)
-		}
-		node, err = c.record(t, a, merged, appendPath(path, "nodes"), depth, mult)
-		if err != nil {
-			return "", err
 		}
 	}
 
 	nstr := itoa(n)
 	var inner strings.Builder
 	inner.WriteString("SELECT row_number() OVER (ORDER BY " + orderBy(keys, backward) + ") AS rn, count(*) OVER () AS cnt")
-	if node != "" {
-		inner.WriteString(", " + node + " AS node")
+	for _, col := range nodeCols {
+		inner.WriteString(", " + col)
 	}
 	if needCursor {
 		inner.WriteString(", " + cursorExpr(keys) + " AS cur")
@@ -136,7 +155,7 @@ func (c *compiler) connection(t *objectType, f *ast.Field, args map[string]any, 
 		order = "q.rn DESC"
 	}
 	inPage := " FILTER (WHERE q.rn <= " + nstr + ")"
-	first1 := "min(q.cur) FILTER (WHERE q.rn = 1)"
+	first1 := "min(q.cur) FILTER (WHERE q.rn = 1 AND q.rn <= " + nstr + ")" // no cursor on an empty page
 	lastN := "min(q.cur) FILTER (WHERE q.rn = least(q.cnt, " + nstr + "))"
 	more := "coalesce(max(q.cnt), 0) > " + nstr
 
@@ -150,7 +169,7 @@ func (c *compiler) connection(t *objectType, f *ast.Field, args map[string]any, 
 		case "__typename":
 			x = quoteLiteral(t.names.Connection)
 		case "nodes":
-			x = "coalesce(json_agg(q.node ORDER BY " + order + ")" + inPage + ", '[]')"
+			x = "coalesce(json_agg(" + nodes[s] + " ORDER BY " + order + ")" + inPage + ", '[]')"
 		case "edges":
 			var ek, ex []string
 			for _, e := range collect(s.SelectionSet, t.names.Edge, nil, c.vars) {
@@ -161,7 +180,7 @@ func (c *compiler) connection(t *objectType, f *ast.Field, args map[string]any, 
 				case "cursor":
 					ex = append(ex, "q.cur")
 				case "node":
-					ex = append(ex, "q.node")
+					ex = append(ex, nodes[s])
 				}
 			}
 			x = "coalesce(json_agg(" + jsonObject(ek, ex) + " ORDER BY " + order + ")" + inPage + ", '[]')"
@@ -205,11 +224,12 @@ func (c *compiler) connection(t *objectType, f *ast.Field, args map[string]any, 
 		keysOut = append(keysOut, s.Alias)
 		exprs = append(exprs, x)
 	}
-	rows := false // an aggregate over the page is selected
-	for _, s := range sel {
-		rows = rows || s.Name == "nodes" || s.Name == "edges" || s.Name == "pageInfo"
-	}
-	if !rows {
+	switch {
+	case !rows && !count:
+		// Nothing is read (only __typename), but a root field's statement
+		// must still use $1, the tenant, which every statement binds.
+		return "(SELECT " + jsonObject(keysOut, exprs) + " WHERE $1::uuid IS NOT NULL)", nil
+	case !rows:
 		return "(SELECT " + jsonObject(keysOut, exprs) + ")", nil
 	}
 	return "(SELECT " + jsonObject(keysOut, exprs) + " FROM (" + inner.String() + ") q)", nil

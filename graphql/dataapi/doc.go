@@ -8,14 +8,16 @@
 // response bytes go to the client without being decoded. The flow:
 //
 //	s, err := dataapi.BuildSchema(m, scope)        // *ast.Schema + SDL, per (model version, scope)
-//	doc, errs := s.Parse(query)                    // gqlparser parse + every validation rule
-//	res := api.Execute(ctx, req)                   // plan each root field, run its statement
+//	res := api.Execute(ctx, caller, req)           // parse, validate, compile each root field, run its statement
 //
-// Planning (plan.go) turns the validated operation into a typed tree and
-// finds every user error (bad cursor, limits, invalid filter values); SQL
-// rendering (sql.go) cannot fail on user input. Filters are translated into
-// the condition language (schema/condition), so the data API, sharing rules,
-// tag rules and scoring agree on what a filter means.
+// The compiler (compiler.go, root.go, connection.go, record.go, order.go,
+// aggregate.go) renders each root field into one statement and finds every
+// user error while doing so (bad cursor, limits, invalid filter values),
+// before anything runs; a mutation's result is compiled before its write
+// (mutate.go), so a selection the compiler refuses writes nothing.
+// Filters are translated into the condition language (filter.go,
+// schema/condition), so the data API, sharing rules, tag rules and scoring
+// agree on what a filter means.
 //
 // The caller's Scope (visible objects and fields, a record predicate) is an
 // input of both the schema and the plan, so permissions plug in without

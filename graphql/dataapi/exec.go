@@ -134,13 +134,14 @@ func (api *API) Execute(ctx context.Context, caller Caller, req Request) *Respon
 		api.log.ErrorContext(ctx, "graphql schema", "tenant", caller.TenantID, "err", err)
 		return &Response{Errors: gqlerror.List{{Message: "the tenant's schema could not be built", Extensions: map[string]any{"code": CodeInternalError}}}}
 	}
+	s = s.forScope(caller.Scope)
 	doc, errs := api.document(s, req.Query)
 	if len(errs) > 0 {
 		return &Response{Errors: errs, RequestError: true}
 	}
 	op, err := operation(doc, req.OperationName)
 	if err != nil {
-		return &Response{Errors: gqlerror.List{gqlerror.Wrap(err)}, RequestError: true}
+		return &Response{Errors: gqlerror.List{{Message: err.Error(), Extensions: map[string]any{"code": CodeBadUserInput}}}, RequestError: true}
 	}
 	vars, err := validator.VariableValues(s.AST, op, req.Variables)
 	if err != nil {
@@ -152,6 +153,11 @@ func (api *API) Execute(ctx context.Context, caller Caller, req Request) *Respon
 			ge.Extensions = map[string]any{}
 		}
 		ge.Extensions["code"] = CodeBadUserInput
+		return &Response{Errors: gqlerror.List{ge}, RequestError: true}
+	}
+	vars, ge := coerceVariables(s.AST, op, req.Variables, vars)
+	if ge != nil {
+		ge.Extensions = map[string]any{"code": CodeBadUserInput}
 		return &Response{Errors: gqlerror.List{ge}, RequestError: true}
 	}
 	if op.Operation == ast.Mutation {
@@ -212,6 +218,9 @@ type rootEntry struct {
 	sql   string
 	args  []any
 	value []byte // a constant (introspection, __typename) when sql is ""
+	// onNull is the error a NULL from the statement means (a limit the
+	// statement found), or nil.
+	onNull error
 }
 
 // query compiles every root field and runs the statements in one batch:
@@ -228,7 +237,7 @@ func (api *API) query(ctx context.Context, s *Schema, caller Caller, op *ast.Ope
 		case "__schema", "__type":
 			v, err := introspection.Resolve(s.AST, f, vars)
 			if err != nil {
-				errs = append(errs, fieldError(f, err))
+				errs = append(errs, api.fieldError(ctx, f, err))
 				continue
 			}
 			e.value = v
@@ -236,10 +245,10 @@ func (api *API) query(ctx context.Context, s *Schema, caller Caller, op *ast.Ope
 			c := newCompiler(s, caller.TenantID, vars, api.limits, now)
 			sql, err := c.query(s.queries[f.Name], f)
 			if err != nil {
-				errs = append(errs, fieldError(f, err))
+				errs = append(errs, api.fieldError(ctx, f, err))
 				continue
 			}
-			e.sql, e.args = sql, c.args
+			e.sql, e.args, e.onNull = sql, c.args, c.onNull
 		}
 		entries = append(entries, e)
 	}
@@ -247,7 +256,7 @@ func (api *API) query(ctx context.Context, s *Schema, caller Caller, op *ast.Ope
 		return &Response{Errors: errs, Data: json.RawMessage("null")}
 	}
 	b := &pgx.Batch{}
-	b.Queue("SELECT set_config('statement_timeout', $1, true)", fmt.Sprintf("%dms", api.limits.StatementTimeout.Milliseconds()))
+	api.timeout(b)
 	for _, e := range entries {
 		if e.sql != "" {
 			b.Queue(e.sql, e.args...)
@@ -257,7 +266,22 @@ func (api *API) query(ctx context.Context, s *Schema, caller Caller, op *ast.Ope
 	if err != nil {
 		return &Response{Errors: gqlerror.List{api.dbError(ctx, op, err)}, Data: json.RawMessage("null")}
 	}
+	for i, e := range entries {
+		if values[i] == nil && e.onNull != nil {
+			errs = append(errs, api.fieldError(ctx, e.field, e.onNull))
+		}
+	}
+	if len(errs) > 0 {
+		return &Response{Errors: errs, Data: json.RawMessage("null")}
+	}
 	return &Response{Data: assemble(entries, values)}
+}
+
+// timeout queues the statement timeout for the statements queued after it
+// (the batch is one transaction, so it ends with it).
+func (api *API) timeout(b *pgx.Batch) {
+	// At least 1ms: "0ms" would mean no timeout at all.
+	b.Queue("SELECT set_config('statement_timeout', $1, true)", fmt.Sprintf("%dms", max(api.limits.StatementTimeout.Milliseconds(), 1)))
 }
 
 // run sends the batch and reads one JSON value per statement.
@@ -305,6 +329,16 @@ func assemble(entries []rootEntry, values [][]byte) json.RawMessage {
 	}
 	buf.WriteByte('}')
 	return buf.Bytes()
+}
+
+// fieldError is fieldError, logging an internal error: its message says
+// only "internal error", so the log is the only trace of the cause.
+func (api *API) fieldError(ctx context.Context, f *ast.Field, err error) *gqlerror.Error {
+	g := fieldError(f, err)
+	if g.Extensions["code"] == CodeInternalError {
+		api.log.ErrorContext(ctx, "graphql field", "field", f.Name, "err", err)
+	}
+	return g
 }
 
 // dbError turns a database failure into a GraphQL error, naming a timeout.

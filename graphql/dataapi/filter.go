@@ -3,6 +3,7 @@ package dataapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -21,6 +22,11 @@ import (
 type filterBuilder struct {
 	s     *Schema
 	paths map[string][]any // condition JSON pointer -> argument path
+	// vis are the conditions (on the filtered record) under which the
+	// records the current lookup path goes through are in the caller's
+	// scope: a filter through a lookup must not test a record the caller
+	// cannot see, so such a record counts as missing.
+	vis []any
 }
 
 // compileFilter compiles the filter input v (a LeadFilter) on t, found at
@@ -227,13 +233,17 @@ func (fb *filterBuilder) related(inv *model.Inverse, v any, path []any, at strin
 		p := appendPath(path, k)
 		here := at + "/and/" + itoa(len(parts))
 		fb.paths[here] = p
+		sc, err := fb.scope(from)
+		if err != nil {
+			return nil, err
+		}
 		switch k {
 		case "some", "none", "every":
 			where, err := fb.object(from, "", m[k], p, here+"/where")
 			if err != nil {
 				return nil, err
 			}
-			parts = append(parts, map[string]any{"related": inv.Name, "quantifier": k, "where": where})
+			parts = append(parts, map[string]any{"related": inv.Name, "quantifier": k, "where": fb.inScope(where, sc, k == "every", here+"/where")})
 		case "count":
 			cm, _ := m[k].(map[string]any)
 			var where any
@@ -242,6 +252,9 @@ func (fb *filterBuilder) related(inv *model.Inverse, v any, path []any, at strin
 				if where, err = fb.object(from, "", cm["where"], appendPath(p, "where"), here+"/where"); err != nil {
 					return nil, err
 				}
+			}
+			if sc != nil {
+				where = fb.inScope(where, sc, false, here+"/where")
 			}
 			for _, op := range sortedKeys(cm) {
 				if op == "where" || cm[op] == nil {
@@ -259,6 +272,23 @@ func (fb *filterBuilder) related(inv *model.Inverse, v any, path []any, at strin
 	return fb.join(parts, at), nil
 }
 
+// inScope restricts a related list's where (at pointer at; nil: every
+// record) to the related records in the caller's scope sc: those must
+// also meet sc, or, for every, only those must meet where.
+func (fb *filterBuilder) inScope(where, sc any, every bool, at string) any {
+	switch {
+	case sc == nil:
+		return where
+	case where == nil:
+		return sc
+	case every:
+		fb.remap(at, at+"/or/1")
+		return map[string]any{"or": []any{map[string]any{"not": sc}, where}}
+	}
+	fb.remap(at, at+"/and/0")
+	return map[string]any{"and": []any{where, sc}}
+}
+
 // field translates the filter of one field (or system field) name.
 func (fb *filterBuilder) field(t *objectType, prefix, name string, v any, path []any, at string) (any, error) {
 	f := t.field(name)
@@ -266,6 +296,20 @@ func (fb *filterBuilder) field(t *objectType, prefix, name string, v any, path [
 		target := fb.s.byKey[f.Target.Key]
 		if target == nil {
 			return nil, badInput(path, "%s cannot be filtered on", name)
+		}
+		outer := fb.vis
+		defer func() { fb.vis = outer }()
+		sc, err := fb.scope(target)
+		if err != nil {
+			return nil, err
+		}
+		if sc != nil {
+			pc, ok := prefixCondition(sc, prefix+name+".")
+			if !ok {
+				return nil, &inputError{code: CodeForbidden, args: path,
+					message: fmt.Sprintf("%s cannot be filtered on: which %s records you may read depends on their related lists or tags", name, target.obj.APIName)}
+			}
+			fb.vis = append(append([]any{}, outer...), pc)
 		}
 		return fb.object(target, prefix+name+".", v, path, at)
 	}
@@ -296,9 +340,75 @@ func (fb *filterBuilder) field(t *objectType, prefix, name string, v any, path [
 		}
 		fb.paths[here] = p
 		fb.paths[here+"/value"] = p
-		parts = append(parts, map[string]any{"field": prefix + name, "op": op, "value": val})
+		parts = append(parts, fb.visible(map[string]any{"field": prefix + name, "op": op, "value": val}))
 	}
 	return fb.join(parts, at), nil
+}
+
+// visible makes a comparison through lookups treat a record outside the
+// caller's scope as missing (docs/conditions.md, "Missing values"): a
+// comparison with a missing value is false, except ne, notIn and
+// isNull: true, which are true.
+func (fb *filterBuilder) visible(leaf map[string]any) any {
+	if len(fb.vis) == 0 {
+		return leaf
+	}
+	var vis any = map[string]any{"and": fb.vis}
+	if len(fb.vis) == 1 {
+		vis = fb.vis[0]
+	}
+	if op := leaf["op"]; op == "ne" || op == "notIn" || op == "isNull" && leaf["value"] == true {
+		return map[string]any{"or": []any{map[string]any{"not": vis}, leaf}}
+	}
+	return map[string]any{"and": []any{vis, leaf}}
+}
+
+// scope returns the caller's record predicate on t as decoded JSON, or nil.
+func (fb *filterBuilder) scope(t *objectType) (any, error) {
+	if fb.s.Scope.Records == nil {
+		return nil, nil
+	}
+	raw := fb.s.Scope.Records(t.obj)
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	v, err := model.DecodeJSON(raw)
+	if err != nil {
+		return nil, fmt.Errorf("scope of %s: %w", t.obj.APIName, err) // the permission layer's fault
+	}
+	return v, nil
+}
+
+// prefixCondition rewrites a condition on a lookup's target as one on the
+// record holding the lookup (prefix "account."); false if it cannot be:
+// related lists and tags cannot be tested through a lookup.
+func prefixCondition(c any, prefix string) (any, bool) {
+	m, ok := c.(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	switch {
+	case m["and"] != nil, m["or"] != nil:
+		op := "and"
+		if m["or"] != nil {
+			op = "or"
+		}
+		items, _ := m[op].([]any)
+		out := make([]any, len(items))
+		for i, item := range items {
+			if out[i], ok = prefixCondition(item, prefix); !ok {
+				return nil, false
+			}
+		}
+		return map[string]any{op: out}, true
+	case m["not"] != nil:
+		x, ok := prefixCondition(m["not"], prefix)
+		return map[string]any{"not": x}, ok
+	case m["field"] != nil:
+		f, _ := m["field"].(string)
+		return map[string]any{"field": prefix + f, "op": m["op"], "value": m["value"]}, true
+	}
+	return nil, false
 }
 
 // enumValues maps enum names in a filter value back to stored values.

@@ -5,13 +5,17 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 // Media types of GraphQL over HTTP.
@@ -50,6 +54,10 @@ func (api *API) Handler(caller CallerFunc) *Handler {
 // maxQueryBytes bounds a GET query string's document.
 const maxQueryBytes = 64 << 10
 
+// maxBodyBytes bounds a POST body, which is read whole before anything
+// else happens: a bulk mutation of MaxBulk records of a few KiB each fits.
+const maxBodyBytes = 16 << 20
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	caller, ok := h.caller(r)
 	if !ok {
@@ -80,7 +88,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.reject(w, r, http.StatusUnsupportedMediaType, "send the request as application/json")
 			return
 		}
-		if err := decodeJSON(r.Body, &req); err != nil {
+		if err := decodeJSON(http.MaxBytesReader(w, r.Body, maxBodyBytes), &req); err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				h.reject(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", maxBodyBytes))
+				return
+			}
 			h.reject(w, r, http.StatusBadRequest, "the body is not a GraphQL request (a JSON object with query, variables, operationName): "+err.Error())
 			return
 		}
@@ -114,19 +127,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.respond(w, r, status, res)
 }
 
-// isMutation reports whether the operation to run is a mutation, cheaply
-// enough for the GET check (the executor validates properly).
+// isMutation reports whether the operation to run is a mutation, for the
+// GET check. It parses the document: a prefix test would let a comment, a
+// fragment or another operation in front of a mutation through, and GET
+// must never write (a link or an image could make the request). A document
+// that does not parse is left to the executor to report.
 func isMutation(req Request) bool {
-	q := strings.TrimSpace(req.Query)
-	if req.OperationName != "" {
-		i := strings.Index(q, req.OperationName)
-		if i < 0 {
-			return false
-		}
-		q = strings.TrimSpace(q[:i])
-		return strings.HasSuffix(q, "mutation")
+	doc, err := parser.ParseQuery(&ast.Source{Input: req.Query})
+	if err != nil {
+		return false
 	}
-	return strings.HasPrefix(q, "mutation")
+	op, err := operation(doc, req.OperationName)
+	return err == nil && op.Operation == ast.Mutation
 }
 
 // resolvePersisted applies Apollo's automatic persisted queries: a request
@@ -240,6 +252,11 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, status int, msg
 
 // sdl serves the caller's schema as SDL.
 func (h *Handler) sdl(w http.ResponseWriter, r *http.Request, caller Caller) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		h.reject(w, r, http.StatusMethodNotAllowed, "use GET")
+		return
+	}
 	s, err := h.api.Schema(r.Context(), caller)
 	if err != nil {
 		h.api.log.ErrorContext(r.Context(), "graphql schema", "err", err)
@@ -248,7 +265,8 @@ func (h *Handler) sdl(w http.ResponseWriter, r *http.Request, caller Caller) {
 	}
 	w.Header().Set("Content-Type", "application/graphql; charset=utf-8")
 	w.Header().Set("ETag", `"`+s.Digest+`"`)
-	_, _ = io.WriteString(w, s.SDL)
+	// ServeContent answers If-None-Match with the ETag (304), and HEAD.
+	http.ServeContent(w, r, "schema.graphql", time.Time{}, strings.NewReader(s.SDL))
 }
 
 // decodeJSON decodes one JSON value, numbers as json.Number so decimals

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,7 +37,7 @@ func (api *API) mutate(ctx context.Context, s *Schema, caller Caller, op *ast.Op
 		}
 		v, err := api.mutation(ctx, s, caller, s.mutations[f.Name], f, vars)
 		if err != nil {
-			errs = append(errs, fieldError(f, err))
+			errs = append(errs, api.fieldError(ctx, f, err))
 			nullData = true // every mutation field is non-null: the error propagates to data
 			v = nil
 		}
@@ -46,7 +49,9 @@ func (api *API) mutate(ctx context.Context, s *Schema, caller Caller, op *ast.Op
 	return &Response{Data: assemble(entries, values)}
 }
 
-// mutation runs one mutation field and returns its JSON.
+// mutation runs one mutation field and returns its JSON. Its selection
+// is planned first (readBack), so that a selection the planner refuses
+// fails before anything is written.
 func (api *API) mutation(ctx context.Context, s *Schema, caller Caller, rf rootField, f *ast.Field, vars map[string]any) ([]byte, error) {
 	t := rf.obj
 	if t == nil {
@@ -60,99 +65,213 @@ func (api *API) mutation(ctx context.Context, s *Schema, caller Caller, rf rootF
 		if err != nil {
 			return nil, err
 		}
+		in = ownedBy(in, caller)
+		rb, err := api.readBack(s, caller, vars, func(c *compiler, ids string) (string, error) {
+			return c.byID(t, f.SelectionSet, ids, false)
+		})
+		if err != nil {
+			return nil, err
+		}
 		rec, err := api.store.Create(ctx, caller.TenantID, caller.Actor, name, in)
 		if err != nil {
-			return nil, err
+			return nil, inArgument(err, "input")
 		}
-		return api.readOne(ctx, s, caller, t, f, rec.ID, false)
+		return rb.one(ctx, api, caller.TenantID, rec.ID)
 	case mutUpdate, mutDelete, mutRestore, mutAddTags, mutRemoveTags:
-		id, err := idArg(args, "id")
-		if err != nil {
-			return nil, err
-		}
-		if err := api.visible(ctx, s, caller, t, id, rf.kind == mutRestore); err != nil {
-			return nil, err
-		}
-		expected, err := intArg(args, "expectedVersion")
-		if err != nil {
-			return nil, err
-		}
-		switch rf.kind {
-		case mutUpdate:
-			in, err := t.input(args["input"], []any{"input"})
-			if err != nil {
-				return nil, err
-			}
-			if _, err := api.store.Update(ctx, caller.TenantID, caller.Actor, name, id, in, expected); err != nil {
-				return nil, err
-			}
-		case mutDelete:
-			if err := api.store.Delete(ctx, caller.TenantID, caller.Actor, name, id, expected); err != nil {
-				return nil, err
-			}
-		case mutRestore:
-			if _, err := api.store.Restore(ctx, caller.TenantID, caller.Actor, name, id); err != nil {
-				return nil, err
-			}
-		default:
-			list, err := stringList(args["tags"], []any{"tags"})
-			if err != nil {
-				return nil, err
-			}
-			add, remove := list, []string(nil)
-			if rf.kind == mutRemoveTags {
-				add, remove = nil, list
-			}
-			if _, err := api.tags.Apply(ctx, caller.TenantID, caller.Actor, name, id, add, remove); err != nil {
-				return nil, err
-			}
-		}
-		return api.readOne(ctx, s, caller, t, f, id, true)
+		return api.recordMutation(ctx, s, caller, rf, f, vars, args)
 	case mutCreateMany, mutUpsertMany:
 		inputs, err := t.inputs(args["inputs"], api.limits.MaxBulk)
 		if err != nil {
 			return nil, err
 		}
-		if rf.kind == mutCreateMany {
-			recs, err := api.store.CreateMany(ctx, caller.TenantID, caller.Actor, name, inputs)
-			if err != nil {
-				return nil, err
-			}
-			ids := make([]string, len(recs))
-			for i, r := range recs {
-				ids[i] = r.ID
-			}
-			return api.readMany(ctx, s, caller, t, f, ids)
+		if rf.kind == mutUpsertMany {
+			on, _ := args["on"].(string)
+			return api.upsert(ctx, s, caller, t, f, vars, on, inputs)
 		}
-		on, _ := args["on"].(string)
-		return api.upsert(ctx, s, caller, t, f, on, inputs)
-	case mutUpdateMany, mutDeleteMany:
-		where, err := api.bulkWhere(s, t, args["where"])
+		for i, in := range inputs {
+			inputs[i] = ownedBy(in, caller)
+		}
+		rb, err := api.readBack(s, caller, vars, func(c *compiler, ids string) (string, error) {
+			return c.byIDs(t, f.SelectionSet, ids, len(inputs))
+		})
 		if err != nil {
 			return nil, err
 		}
-		if rf.kind == mutUpdateMany {
-			set, err := t.input(args["set"], []any{"set"})
-			if err != nil {
-				return nil, err
-			}
-			recs, err := api.store.UpdateMany(ctx, caller.TenantID, caller.Actor, name, where, set, api.limits.MaxBulk)
-			if err != nil {
-				return nil, err
-			}
-			ids := make([]string, len(recs))
-			for i, r := range recs {
-				ids[i] = r.ID
-			}
-			return api.readMany(ctx, s, caller, t, f, ids)
+		recs, err := api.store.CreateMany(ctx, caller.TenantID, caller.Actor, name, inputs)
+		if err != nil {
+			return nil, inArgument(err, "inputs")
 		}
+		ids := make([]string, len(recs))
+		for i, r := range recs {
+			ids[i] = r.ID
+		}
+		return rb.one(ctx, api, caller.TenantID, ids)
+	case mutUpdateMany, mutDeleteMany:
+		return api.bulkMutation(ctx, s, caller, rf, f, vars, args)
+	}
+	return nil, badInput(nil, "%s is not a mutation", f.Name)
+}
+
+// recordMutation runs a mutation of one record by id: update, delete,
+// restore, add and remove tags.
+func (api *API) recordMutation(ctx context.Context, s *Schema, caller Caller, rf rootField, f *ast.Field, vars, args map[string]any) ([]byte, error) {
+	t, name := rf.obj, rf.obj.obj.APIName
+	id, err := idArg(args, "id")
+	if err != nil {
+		return nil, err
+	}
+	expected, err := intArg(args, "expectedVersion")
+	if err != nil {
+		return nil, err
+	}
+	var in map[string]any
+	var tagList []string
+	switch rf.kind {
+	case mutUpdate:
+		if in, err = t.input(args["input"], []any{"input"}); err != nil {
+			return nil, err
+		}
+	case mutAddTags, mutRemoveTags:
+		if tagList, err = stringList(args["tags"], []any{"tags"}); err != nil {
+			return nil, err
+		}
+	}
+	rb, err := api.readBack(s, caller, vars, func(c *compiler, ids string) (string, error) {
+		return c.byID(t, f.SelectionSet, ids, true)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := api.visible(ctx, s, caller, t, id, rf.kind == mutRestore); err != nil {
+		return nil, err
+	}
+	switch rf.kind {
+	case mutUpdate:
+		_, err = api.store.Update(ctx, caller.TenantID, caller.Actor, name, id, in, expected)
+		err = inArgument(err, "input")
+	case mutDelete:
+		err = api.store.Delete(ctx, caller.TenantID, caller.Actor, name, id, expected)
+	case mutRestore:
+		_, err = api.store.Restore(ctx, caller.TenantID, caller.Actor, name, id)
+	case mutAddTags:
+		_, err = api.tags.Apply(ctx, caller.TenantID, caller.Actor, name, id, tagList, nil)
+		err = tagError(err, tagList)
+	case mutRemoveTags:
+		_, err = api.tags.Apply(ctx, caller.TenantID, caller.Actor, name, id, nil, tagList)
+		err = tagError(err, tagList)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rb.one(ctx, api, caller.TenantID, id)
+}
+
+// tagError reports a tag the tags service refuses (unknown, or not for
+// this object) as BAD_USER_INPUT at the tag in the tags argument: the
+// service's NOT_FOUND for an unknown tag would read as the record not
+// being found.
+func tagError(err error, tagList []string) error {
+	ae, ok := apierror.As(err)
+	if !ok || ae.Field != "add" && ae.Field != "remove" {
+		return err
+	}
+	path := []any{"tags"}
+	for i, tag := range tagList {
+		if strings.Contains(ae.Message, strconv.Quote(tag)) {
+			path = append(path, i)
+			break
+		}
+	}
+	return &inputError{code: CodeBadUserInput, message: ae.Message, args: path}
+}
+
+// bulkMutation runs updateMany and deleteMany.
+func (api *API) bulkMutation(ctx context.Context, s *Schema, caller Caller, rf rootField, f *ast.Field, vars, args map[string]any) ([]byte, error) {
+	t, name := rf.obj, rf.obj.obj.APIName
+	where, err := api.bulkWhere(s, t, args["where"])
+	if err != nil {
+		return nil, err
+	}
+	if rf.kind == mutDeleteMany {
 		ids, err := api.store.DeleteMany(ctx, caller.TenantID, caller.Actor, name, where, api.limits.MaxBulk)
 		if err != nil {
-			return nil, err
+			return nil, api.bulkLimit(err, api.limits.MaxBulk, "MaxBulk")
 		}
 		return deleteResult(f, vars, ids), nil
 	}
-	return nil, badInput(nil, "%s is not a mutation", f.Name)
+	set, err := t.input(args["set"], []any{"set"})
+	if err != nil {
+		return nil, err
+	}
+	rb, err := api.readBack(s, caller, vars, func(c *compiler, ids string) (string, error) {
+		return c.byIDs(t, f.SelectionSet, ids, 1)
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The selection costs rb.cost per record: at most MaxCost/cost records
+	// can be returned, so the store refuses to change more than that
+	// before it writes anything.
+	limit, limitName := api.limits.MaxBulk, "MaxBulk"
+	if rb.cost > 0 && api.limits.MaxCost/rb.cost < limit {
+		limit, limitName = max(api.limits.MaxCost/rb.cost, 1), "MaxCost"
+	}
+	recs, err := api.store.UpdateMany(ctx, caller.TenantID, caller.Actor, name, where, set, limit)
+	if err != nil {
+		return nil, api.bulkLimit(inArgument(err, "set"), limit, limitName)
+	}
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+	}
+	return rb.one(ctx, api, caller.TenantID, ids)
+}
+
+// bulkLimit reports the record store refusing a bulk write that matches
+// more records than limit as LIMIT_EXCEEDED naming the API's limit; other
+// errors pass.
+func (api *API) bulkLimit(err error, limit int, limitName string) error {
+	var ae *apierror.Error
+	if errors.As(err, &ae) && ae.Code == "limit_exceeded" {
+		return limitError([]any{"where"}, "more than %d records meet where; one bulk mutation changes at most %d (%s): narrow where", limit, limit, limitName)
+	}
+	return err
+}
+
+// readBack is the read of a mutation's result, planned before the write:
+// a selection the planner refuses (a limit, a bad nested argument) then
+// fails before anything is written. The written id or ids are bound as $2
+// once known.
+type readBack struct {
+	c    *compiler
+	sql  string
+	cost int // the estimated records the selection reads per written record
+}
+
+// readBack plans a mutation's result with build, which renders it for the
+// written ids in parameter ids.
+func (api *API) readBack(s *Schema, caller Caller, vars map[string]any, build func(c *compiler, ids string) (string, error)) (*readBack, error) {
+	c := newCompiler(s, caller.TenantID, vars, api.limits, time.Now())
+	ids := c.arg(nil)
+	sql, err := build(c, ids)
+	if err != nil {
+		return nil, err
+	}
+	return &readBack{c: c, sql: sql, cost: c.cost}, nil
+}
+
+// one runs the read for the written ids (a string or a []string). A
+// written record the caller cannot read (the write gave it another owner,
+// say) is an error: every mutation field is non-null, and a silent null
+// would hide that the write happened.
+func (rb *readBack) one(ctx context.Context, api *API, tenantID string, ids any) ([]byte, error) {
+	rb.c.args[1] = ids
+	v, err := api.one(ctx, tenantID, rb.sql, rb.c.args)
+	if err == nil && string(v) == "null" {
+		return nil, apierror.New(apierror.Forbidden, "written_outside_scope",
+			"the write was made (%v), but its result is outside the records you may read", ids)
+	}
+	return v, err
 }
 
 // bulkWhere compiles a bulk mutation's filter and ands the caller's scope,
@@ -206,35 +325,19 @@ func (api *API) visible(ctx context.Context, s *Schema, caller Caller, t *object
 	return nil
 }
 
-// readOne reads back one written record for the mutation's selection.
-func (api *API) readOne(ctx context.Context, s *Schema, caller Caller, t *objectType, f *ast.Field, id string, deleted bool) ([]byte, error) {
-	c := newCompiler(s, caller.TenantID, nil, api.limits, time.Now())
-	sql, err := c.byID(t, f.SelectionSet, id, deleted)
-	if err != nil {
-		return nil, err
-	}
-	return api.one(ctx, caller.TenantID, sql, c.args)
-}
-
-// readMany reads back written records, in order.
-func (api *API) readMany(ctx context.Context, s *Schema, caller Caller, t *objectType, f *ast.Field, ids []string) ([]byte, error) {
-	c := newCompiler(s, caller.TenantID, nil, api.limits, time.Now())
-	sql, err := c.byIDs(t, f.SelectionSet, ids)
-	if err != nil {
-		return nil, err
-	}
-	return api.one(ctx, caller.TenantID, sql, c.args)
-}
-
 // one runs a statement returning one JSON value.
 func (api *API) one(ctx context.Context, tenantID, sql string, args []any) ([]byte, error) {
 	b := &pgx.Batch{}
+	api.timeout(b)
 	b.Queue(sql, args...)
 	br, err := database.SendTenantBatch(ctx, api.pool, tenantID, b)
 	if err != nil {
 		return nil, err
 	}
 	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
 	var v []byte
 	if err := br.QueryRow().Scan(&v); err != nil {
 		return nil, fmt.Errorf("read back: %w", err)
@@ -247,7 +350,7 @@ func (api *API) one(ctx context.Context, tenantID, sql string, args []any) ([]by
 
 // upsert creates or updates records matched on a unique field, all or
 // nothing, then reads them back by that field.
-func (api *API) upsert(ctx context.Context, s *Schema, caller Caller, t *objectType, f *ast.Field, on string, inputs []map[string]any) ([]byte, error) {
+func (api *API) upsert(ctx context.Context, s *Schema, caller Caller, t *objectType, f *ast.Field, vars map[string]any, on string, inputs []map[string]any) ([]byte, error) {
 	uf := t.obj.Field(on)
 	if uf == nil || !uf.Unique || uf.UniqueSlot == "" {
 		return nil, badInput([]any{"on"}, "%s is not a unique field of %s", on, t.obj.APIName)
@@ -263,6 +366,26 @@ func (api *API) upsert(ctx context.Context, s *Schema, caller Caller, t *objectT
 		keys[i] = k
 		rows[i] = records.ImportRow{Row: int64(i), Values: in}
 	}
+	rb, err := api.readBack(s, caller, vars, func(c *compiler, param string) (string, error) {
+		a := c.newAlias()
+		rec, err := c.record(t, a, f.SelectionSet, nil, 1, len(keys))
+		if err != nil {
+			return "", err
+		}
+		live, err := c.live(t, a, false)
+		if err != nil {
+			return "", err
+		}
+		// NULL if one of them is not the caller's to read, as byIDs.
+		return "SELECT CASE WHEN count(" + a + ".id) = cardinality(" + param + "::text[]) THEN coalesce(json_agg(" + rec + " ORDER BY i.ord), '[]') END" +
+			" FROM unnest(" + param + "::text[]) WITH ORDINALITY AS i(v, ord) LEFT JOIN records " + a + " ON " + live + " AND " + a + "." + uf.UniqueSlot + " = i.v", nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := api.upsertScope(ctx, s, caller, t, uf, keys); err != nil {
+		return nil, err
+	}
 	im, err := api.store.BeginImport(ctx, caller.TenantID, records.ImportOptions{Object: t.obj.APIName, UpsertOn: on, AllOrNothing: true, Actor: caller.Actor})
 	if err != nil {
 		return nil, err
@@ -270,7 +393,7 @@ func (api *API) upsert(ctx context.Context, s *Schema, caller Caller, t *objectT
 	bad, err := im.Write(ctx, rows)
 	committed, cerr := im.Close(ctx)
 	if err != nil {
-		return nil, err
+		return nil, inArgument(err, "inputs")
 	}
 	if len(bad) > 0 {
 		var vs model.Violations
@@ -280,21 +403,38 @@ func (api *API) upsert(ctx context.Context, s *Schema, caller Caller, t *objectT
 				vs = append(vs, v)
 			}
 		}
-		return nil, vs
+		return nil, inArgument(vs, "inputs")
 	}
 	if cerr != nil || !committed {
 		return nil, fmt.Errorf("upsert %s: not committed: %w", t.obj.APIName, cerr)
 	}
+	return rb.one(ctx, api, caller.TenantID, keys)
+}
+
+// upsertScope refuses an upsert whose unique value is held by a record
+// outside the caller's scope: the import matches on the value alone, and
+// would update the hidden record. It is a clash, as a create with that
+// value would be.
+func (api *API) upsertScope(ctx context.Context, s *Schema, caller Caller, t *objectType, uf *model.Field, keys []string) error {
 	c := newCompiler(s, caller.TenantID, nil, api.limits, time.Now())
-	a := c.newAlias()
-	rec, err := c.record(t, a, f.SelectionSet, nil, 1, len(keys))
-	if err != nil {
-		return nil, err
+	sc, err := c.scope(t)
+	if err != nil || sc == nil {
+		return err
 	}
-	sql := "SELECT coalesce(json_agg(" + rec + " ORDER BY i.ord), '[]') FROM unnest(" + c.arg(keys) + "::text[]) WITH ORDINALITY AS i(v, ord)" +
-		" JOIN records " + a + " ON " + a + ".tenant_id = $1 AND " + a + ".object_id = " + quoteLiteral(t.obj.Key) + "::uuid AND " +
-		a + ".deleted_at IS NULL AND " + a + "." + uf.UniqueSlot + " = i.v"
-	return api.one(ctx, caller.TenantID, sql, c.args)
+	a := c.newAlias()
+	sql := "SELECT coalesce(min(i.ord), 0)::int FROM unnest(" + c.arg(keys) + "::text[]) WITH ORDINALITY AS i(v, ord) JOIN records " + a +
+		" ON " + a + ".tenant_id = $1 AND " + a + ".object_id = " + quoteLiteral(t.obj.Key) + "::uuid AND " + a + ".deleted_at IS NULL AND " +
+		a + "." + uf.UniqueSlot + " = i.v WHERE NOT " + c.cond(sc, a)
+	v, err := api.one(ctx, caller.TenantID, sql, c.args)
+	if err != nil {
+		return err
+	}
+	i, _ := strconv.Atoi(string(v))
+	if i == 0 {
+		return nil
+	}
+	return &inputError{code: CodeConflict, args: []any{"inputs", i - 1, uf.APIName},
+		message: fmt.Sprintf("another %s record already has %s %s", t.obj.APIName, uf.APIName, keys[i-1])}
 }
 
 // deleteResult renders a DeleteResult for the selection.
@@ -347,6 +487,19 @@ func (t *objectType) input(v any, path []any) (map[string]any, error) {
 		out[k] = val
 	}
 	return out, nil
+}
+
+// ownedBy gives a created record the creating user as its owner when the
+// input names none, as the schema documents: a user's own records must be
+// theirs, or a scope of "my records" would hide what they just created.
+// An actor that is not a user (an integration) leaves the owner unset.
+// Upserts are left alone: on a match the owner would be reassigned.
+func ownedBy(in map[string]any, caller Caller) map[string]any {
+	if _, ok := in["owner"]; ok || !model.IsUUID(string(caller.Actor)) {
+		return in
+	}
+	in["owner"] = string(caller.Actor)
+	return in
 }
 
 // inputs converts the inputs of a bulk create or upsert.

@@ -4,7 +4,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
+	"math/big"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/latticecrm/lattice/schema/model"
 )
@@ -192,16 +196,62 @@ func decodeCursor(s string, keys []sortKey, path []any) ([]any, error) {
 	}
 	out := vals[1:]
 	for i, v := range out {
-		switch v.(type) {
-		case nil, string, json.Number, bool:
-		default:
-			return nil, badInput(path, "%q is not a cursor of this connection", s)
-		}
-		if v == nil && keys[i].name == "id" {
+		if !cursorValue(keys[i], v) {
 			return nil, badInput(path, "%q is not a cursor of this connection", s)
 		}
 	}
 	return out, nil
+}
+
+// cursorValue reports whether v can be a value of sort key k. A cursor is
+// opaque but not trusted: a value of the wrong type would fail the cast
+// in SQL, an internal error instead of a bad cursor.
+func cursorValue(k sortKey, v any) bool {
+	if v == nil {
+		return !k.notNull
+	}
+	switch k.typ {
+	case "uuid":
+		s, ok := v.(string)
+		return ok && model.IsUUID(s)
+	case "integer":
+		n, ok := v.(json.Number)
+		if !ok {
+			return false
+		}
+		i, err := n.Int64()
+		return err == nil && i >= math.MinInt32 && i <= math.MaxInt32
+	case "numeric":
+		n, ok := v.(json.Number)
+		if !ok || len(n) > 1000 {
+			return false
+		}
+		_, ok = new(big.Rat).SetString(string(n))
+		return ok && numericExponentOK(string(n))
+	case "boolean":
+		_, ok := v.(bool)
+		return ok
+	case "timestamptz":
+		s, ok := v.(string)
+		if !ok {
+			return false
+		}
+		_, err := time.Parse(time.RFC3339Nano, s)
+		return err == nil
+	}
+	s, ok := v.(string) // text
+	return ok && !strings.ContainsRune(s, 0)
+}
+
+// numericExponentOK keeps a cursor's number well inside PostgreSQL's
+// numeric range ("1e999999" would overflow the cast).
+func numericExponentOK(n string) bool {
+	i := strings.IndexAny(n, "eE")
+	if i < 0 {
+		return true
+	}
+	e, err := strconv.Atoi(strings.TrimPrefix(n[i+1:], "+"))
+	return err == nil && e >= -1000 && e <= 1000
 }
 
 // keyset renders the predicate "the row comes after the cursor values" in

@@ -13,7 +13,7 @@ import (
 // product of the enclosing page sizes), for the cost estimate.
 func (c *compiler) record(t *objectType, a string, set ast.SelectionSet, path []any, depth, mult int) (string, error) {
 	if depth > c.limits.MaxDepth {
-		return "", limitError(path, "the query nests records %d levels deep; the limit (MaxDepth) is %d", depth, c.limits.MaxDepth)
+		return "", fieldAt(limitError(nil, "the query nests records %d levels deep; the limit (MaxDepth) is %d", depth, c.limits.MaxDepth), path)
 	}
 	fields := collect(set, t.names.Object, implementsNode, c.vars)
 	keys := make([]string, 0, len(fields))
@@ -70,7 +70,7 @@ func (c *compiler) recordField(t *objectType, a string, f *ast.Field, path []any
 		return c.connection(from, f, arguments(f, c.vars), link, false, path, depth+1, mult)
 	}
 	// Validation against the schema makes this unreachable.
-	return "", badInput(path, "%s has no field %s", t.names.Object, f.Name)
+	return "", fieldAt(badInput(nil, "%s has no field %s", t.names.Object, f.Name), path)
 }
 
 // refExpr is the id a lookup of the row aliased a points at: its

@@ -18,7 +18,7 @@ func (c *compiler) query(rf rootField, f *ast.Field) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return c.byID(rf.obj, f.SelectionSet, id, false)
+		return c.byID(rf.obj, f.SelectionSet, c.arg(id), false)
 	case rootList:
 		x, err := c.connection(rf.obj, f, args, nil, true, nil, 1, 1)
 		if err != nil {
@@ -33,7 +33,7 @@ func (c *compiler) query(rf rootField, f *ast.Field) (string, error) {
 			return "", err
 		}
 		a := c.newAlias()
-		node, err := c.anyRecord(a, f.SelectionSet)
+		node, err := c.anyRecord(a, f.SelectionSet, 1)
 		if err != nil {
 			return "", err
 		}
@@ -53,7 +53,7 @@ func (c *compiler) query(rf rootField, f *ast.Field) (string, error) {
 			return "", limitError([]any{"ids"}, "%d ids; the limit (MaxCost) is %d", len(ids), c.limits.MaxCost)
 		}
 		a := c.newAlias()
-		node, err := c.anyRecord(a, f.SelectionSet)
+		node, err := c.anyRecord(a, f.SelectionSet, len(ids))
 		if err != nil {
 			return "", err
 		}
@@ -63,10 +63,10 @@ func (c *compiler) query(rf rootField, f *ast.Field) (string, error) {
 	return "", badInput(nil, "%s is not a query", f.Name)
 }
 
-// byID compiles the record of t with the given id (null if there is none
-// the caller can see). deleted finds deleted records too: mutations return
-// what they deleted.
-func (c *compiler) byID(t *objectType, set ast.SelectionSet, id string, deleted bool) (string, error) {
+// byID compiles the record of t whose id is the uuid parameter param
+// (null if there is none the caller can see). deleted finds deleted
+// records too: mutations return what they deleted.
+func (c *compiler) byID(t *objectType, set ast.SelectionSet, param string, deleted bool) (string, error) {
 	a := c.newAlias()
 	live, err := c.live(t, a, deleted)
 	if err != nil {
@@ -76,29 +76,36 @@ func (c *compiler) byID(t *objectType, set ast.SelectionSet, id string, deleted 
 	if err != nil {
 		return "", err
 	}
-	return "SELECT (SELECT " + rec + " FROM records " + a + " WHERE " + live + " AND " + a + ".id = " + c.arg(id) + "::uuid)", nil
+	return "SELECT (SELECT " + rec + " FROM records " + a + " WHERE " + live + " AND " + a + ".id = " + param + "::uuid)", nil
 }
 
-// byIDs compiles the records of t with the given ids as a JSON array in
-// the same order, deleted ones included (bulk mutations return them).
-func (c *compiler) byIDs(t *objectType, set ast.SelectionSet, ids []string) (string, error) {
+// byIDs compiles the records of t whose ids are the uuid[] parameter param
+// as a JSON array in the same order, deleted ones included (bulk mutations
+// return them); null if the caller cannot see one of them. mult is how
+// many ids there may be, for the cost.
+func (c *compiler) byIDs(t *objectType, set ast.SelectionSet, param string, mult int) (string, error) {
 	a := c.newAlias()
-	rec, err := c.record(t, a, set, nil, 1, len(ids))
+	rec, err := c.record(t, a, set, nil, 1, mult)
 	if err != nil {
 		return "", err
 	}
-	return "SELECT coalesce(json_agg(" + rec + " ORDER BY i.ord), '[]') FROM unnest(" + c.arg(ids) + "::uuid[]) WITH ORDINALITY AS i(id, ord)" +
-		" JOIN records " + a + " ON " + a + ".tenant_id = $1 AND " + a + ".object_id = " + quoteLiteral(t.obj.Key) + "::uuid AND " + a + ".id = i.id", nil
+	live, err := c.live(t, a, true)
+	if err != nil {
+		return "", err
+	}
+	return "SELECT CASE WHEN count(" + a + ".id) = cardinality(" + param + "::uuid[]) THEN coalesce(json_agg(" + rec + " ORDER BY i.ord), '[]') END" +
+		" FROM unnest(" + param + "::uuid[]) WITH ORDINALITY AS i(id, ord) LEFT JOIN records " + a + " ON " + live + " AND " + a + ".id = i.id", nil
 }
 
 // anyRecord renders a Node of any visible object: a CASE on the row's
 // object choosing that object's selection, NULL where the caller's scope
-// hides the record.
-func (c *compiler) anyRecord(a string, set ast.SelectionSet) (string, error) {
+// hides the record. mult is how many such records there may be, for the
+// cost of their nested lists.
+func (c *compiler) anyRecord(a string, set ast.SelectionSet, mult int) (string, error) {
 	var b strings.Builder
 	b.WriteString("CASE " + a + ".object_id")
 	for _, t := range c.s.sortedObjects() {
-		rec, err := c.record(t, a, set, nil, 1, 1)
+		rec, err := c.record(t, a, set, nil, 1, mult)
 		if err != nil {
 			return "", err
 		}

@@ -129,6 +129,23 @@ func BuildSchema(m *model.Model, scope *Scope) (*Schema, error) {
 	return s, nil
 }
 
+// forScope returns s planning with scope's record predicate. A cached
+// schema serves every caller whose Scope has its Key, and the Key stands
+// for the schema's shape; the record predicate (often "the caller's own
+// records") is always taken from the caller at hand, so that it can never
+// leak from one caller to another through the cache.
+func (s *Schema) forScope(scope *Scope) *Schema {
+	if scope == nil {
+		scope = &Scope{}
+	}
+	if scope == s.Scope {
+		return s
+	}
+	c := *s
+	c.Scope = scope
+	return &c
+}
+
 // sortedObjects returns the visible objects in model order, so the SDL is
 // deterministic.
 func (s *Schema) sortedObjects() []*objectType {

@@ -32,8 +32,14 @@ type Scope struct {
 	EditField func(o *model.Object, f *model.Field) bool
 	// Records returns a condition (docs/conditions.md) every record of o
 	// the caller reaches must meet, on every access path: lists, by id,
-	// nodes, lookups, related lists, aggregates and bulk writes. nil, or a
-	// nil result, restricts nothing.
+	// nodes, lookups, related lists, aggregates and bulk writes, and
+	// filters (through a lookup, a record outside it counts as missing;
+	// over a related list, only records meeting it count). A lookup
+	// filter into an object whose condition tests tags or related lists
+	// cannot say that and is refused (FORBIDDEN). A write whose result
+	// falls outside it is reported as FORBIDDEN after the write. nil, or
+	// a nil result, restricts nothing. It is taken from each caller, never
+	// from a schema cached for another caller with the same Key.
 	Records func(o *model.Object) json.RawMessage
 }
 
