@@ -8,8 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/latticecrm/lattice/platform/access"
 	"github.com/latticecrm/lattice/platform/httpserver"
 	"github.com/latticecrm/lattice/schema/catalog"
+	"github.com/latticecrm/lattice/schema/permissions"
 	"github.com/latticecrm/lattice/tenants"
 	"github.com/latticecrm/lattice/tenants/authhttp"
 )
@@ -64,7 +66,14 @@ GET /v1/me, GET|POST /v1/tokens, DELETE /v1/tokens/{id}.`,
 			httpserver.HandleHealth(mux, a.log, pool.Ping)
 			auth := authhttp.New(svc, a.log, secureCookies)
 			auth.Register(mux)
-			mountDataAPI(mux, a.log, pool, cat, auth)
+			acc := access.New(pool, access.Options{Logger: a.log})
+			go func() {
+				if err := acc.Listen(ctx, a.appDatabaseURL); err != nil && ctx.Err() == nil {
+					a.log.Error("permission change listener stopped", "err", err)
+				}
+			}()
+			perms := permissions.New(acc, cat, svc, permissions.Options{Logger: a.log})
+			mountDataAPI(mux, a.log, pool, cat, auth, perms)
 			srv := httpserver.New(cfg, mux, a.log)
 			ln, err := srv.Listen()
 			if err != nil {

@@ -37,7 +37,8 @@ func (c *compiler) query(rf rootField, f *ast.Field) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return "SELECT (SELECT " + node + " FROM records " + a + " WHERE " + a + ".tenant_id = $1 AND " + a + ".id = " + c.arg(id) + "::uuid AND " + a + ".deleted_at IS NULL)", nil
+		return "SELECT (SELECT " + node + " FROM records " + a + " WHERE " + a + ".tenant_id = $1 AND " + c.visibleObjects(a) +
+			" AND " + a + ".id = " + c.arg(id) + "::uuid AND " + a + ".deleted_at IS NULL)", nil
 	case rootNodes:
 		ids, err := stringList(args["ids"], []any{"ids"})
 		if err != nil {
@@ -58,7 +59,7 @@ func (c *compiler) query(rf rootField, f *ast.Field) (string, error) {
 			return "", err
 		}
 		return "SELECT coalesce(json_agg(" + node + " ORDER BY i.ord), '[]') FROM unnest(" + c.arg(ids) + "::uuid[]) WITH ORDINALITY AS i(id, ord)" +
-			" LEFT JOIN records " + a + " ON " + a + ".tenant_id = $1 AND " + a + ".id = i.id AND " + a + ".deleted_at IS NULL", nil
+			" LEFT JOIN records " + a + " ON " + a + ".tenant_id = $1 AND " + c.visibleObjects(a) + " AND " + a + ".id = i.id AND " + a + ".deleted_at IS NULL", nil
 	}
 	return "", badInput(nil, "%s is not a query", f.Name)
 }
@@ -131,4 +132,21 @@ func idArg(args map[string]any, name string) (string, error) {
 		return "", badInput([]any{name}, "%s %s is not a record id (a UUID)", name, describe(args[name]))
 	}
 	return strings.ToLower(id), nil
+}
+
+// visibleObjects restricts the row aliased a to the caller's objects. A
+// node is found by id alone, and listing the objects lets the primary key
+// (tenant_id, object_id, id) serve the lookup, one probe per object,
+// without an index on (tenant_id, id), which the planner would prefer over
+// the slot indexes on small tables.
+func (c *compiler) visibleObjects(a string) string {
+	objs := c.s.sortedObjects()
+	if len(objs) == 0 {
+		return "false"
+	}
+	keys := make([]string, len(objs))
+	for i, t := range objs {
+		keys[i] = quoteLiteral(t.obj.Key)
+	}
+	return a + ".object_id = ANY(ARRAY[" + strings.Join(keys, ", ") + "]::uuid[])"
 }

@@ -39,7 +39,9 @@ type objectType struct {
 	inverses map[string]*model.Inverse // readable related lists by name
 	edit     map[string]*model.Field   // editable user fields by API name
 	enums    map[*model.Field]*enumMap
-	writable bool
+	// create, update and del are the write actions the caller may take;
+	// writable is any of them (the object has inputs and editable fields).
+	create, update, del, writable bool
 }
 
 // field returns the visible user field of that name, or nil.
@@ -71,7 +73,9 @@ func BuildSchema(m *model.Model, scope *Scope) (*Schema, error) {
 			continue
 		}
 		t := &objectType{obj: o, names: namesOf(o), fields: map[string]*model.Field{}, inverses: map[string]*model.Inverse{},
-			edit: map[string]*model.Field{}, enums: map[*model.Field]*enumMap{}, writable: scope.writeObject(o)}
+			edit: map[string]*model.Field{}, enums: map[*model.Field]*enumMap{},
+			create: scope.allow(o, "create"), update: scope.allow(o, "update"), del: scope.allow(o, "delete")}
+		t.writable = t.create || t.update || t.del
 		if err := claim(t.names.Object, "object "+o.APIName); err != nil {
 			return nil, err
 		}

@@ -18,10 +18,12 @@ type Scope struct {
 	// object it may not read is absent from the caller's schema. nil allows
 	// every object.
 	ReadObject func(o *model.Object) bool
-	// WriteObject reports whether the caller may create, update, delete and
-	// restore records of o; without it the object has no mutations. nil
-	// allows every readable object.
-	WriteObject func(o *model.Object) bool
+	// Allow reports whether the caller may act on o's records: "create"
+	// (create mutations), "update" (update and tag mutations), "delete"
+	// (delete and restore mutations); an upsert needs create and update.
+	// A mutation the caller may not run is absent from their schema. nil
+	// allows every action on every readable object.
+	Allow func(o *model.Object, action string) bool
 	// ReadField reports whether the caller may read f of o; a field it may
 	// not read is absent from the schema, so it can be neither selected,
 	// filtered, sorted, grouped nor aggregated on. nil allows every field.
@@ -47,8 +49,9 @@ func (s *Scope) readObject(o *model.Object) bool {
 	return o != nil && (s.ReadObject == nil || s.ReadObject(o))
 }
 
-func (s *Scope) writeObject(o *model.Object) bool {
-	return s.readObject(o) && (s.WriteObject == nil || s.WriteObject(o))
+// allow reports whether the caller may act on o's records.
+func (s *Scope) allow(o *model.Object, action string) bool {
+	return s.readObject(o) && (s.Allow == nil || s.Allow(o, action))
 }
 
 // readField reports whether f is visible: readable itself and, for a

@@ -21,9 +21,11 @@ func TestScopeShapesSchema(t *testing.T) {
 	e.create(t, admin, "Lead", map[string]any{"lastName": "L"})
 
 	scope := &Scope{
-		Key:         "shape",
-		ReadObject:  func(o *model.Object) bool { return o.APIName != "Deal" },
-		WriteObject: func(o *model.Object) bool { return o.APIName != "Lead" },
+		Key:        "shape",
+		ReadObject: func(o *model.Object) bool { return o.APIName != "Deal" },
+		Allow: func(o *model.Object, act string) bool {
+			return o.APIName != "Lead" && !(o.APIName == "Account" && act == "delete")
+		},
 		ReadField: func(o *model.Object, f *model.Field) bool {
 			return !(o.APIName == "Account" && f.APIName == "annualRevenue")
 		},
@@ -35,12 +37,13 @@ func TestScopeShapesSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, absent := range []string{"type Deal ", "DealFilter", "deals(", "deal: Deal", "annualRevenue", "createLead", "LeadCreateInput", "upsertContacts", "ContactUniqueField"} {
+	for _, absent := range []string{"type Deal ", "DealFilter", "deals(", "deal: Deal", "annualRevenue", "createLead", "LeadCreateInput", "upsertContacts", "ContactUniqueField",
+		"deleteAccount(", "deleteAccounts(", "restoreAccount("} {
 		if strings.Contains(s.SDL, absent) {
 			t.Errorf("SDL has %q", absent)
 		}
 	}
-	for _, present := range []string{"type Lead ", "leads(", "type Activity ", "createContact(", "email: Email"} {
+	for _, present := range []string{"type Lead ", "leads(", "type Activity ", "createContact(", "email: Email", "createAccount(", "updateAccounts(", "addAccountTags("} {
 		if !strings.Contains(s.SDL, present) {
 			t.Errorf("SDL lacks %q", present)
 		}

@@ -498,18 +498,26 @@ func (w *sdlWriter) mutation(objs []*objectType) {
 		}
 		n := t.names
 		one, many := n.Object, upperFirst(t.obj.PluralAPIName)
-		add("create"+one, mutCreate, t, "(input: %s!): %s!", n.CreateInput, n.Object)
-		add("update"+one, mutUpdate, t, "(id: ID!, input: %s!, expectedVersion: Int): %s!", n.UpdateInput, n.Object)
-		add("delete"+one, mutDelete, t, "(id: ID!, expectedVersion: Int): %s!", n.Object)
-		add("restore"+one, mutRestore, t, "(id: ID!): %s!", n.Object)
-		add("create"+many, mutCreateMany, t, "(inputs: [%s!]!): [%s!]!", n.CreateInput, n.Object)
-		add("update"+many, mutUpdateMany, t, "(where: %s!, set: %s!): [%s!]!", n.Filter, n.UpdateInput, n.Object)
-		add("delete"+many, mutDeleteMany, t, "(where: %s!): DeleteResult!", n.Filter)
-		if len(t.uniqueFields()) > 0 {
+		if t.create {
+			add("create"+one, mutCreate, t, "(input: %s!): %s!", n.CreateInput, n.Object)
+			add("create"+many, mutCreateMany, t, "(inputs: [%s!]!): [%s!]!", n.CreateInput, n.Object)
+		}
+		if t.update {
+			add("update"+one, mutUpdate, t, "(id: ID!, input: %s!, expectedVersion: Int): %s!", n.UpdateInput, n.Object)
+			add("update"+many, mutUpdateMany, t, "(where: %s!, set: %s!): [%s!]!", n.Filter, n.UpdateInput, n.Object)
+		}
+		if t.create && t.update && len(t.uniqueFields()) > 0 {
 			add("upsert"+many, mutUpsertMany, t, "(inputs: [%s!]!, on: %s!): [%s!]!", n.CreateInput, n.UniqueField, n.Object)
 		}
-		add("add"+one+"Tags", mutAddTags, t, "(id: ID!, tags: [String!]!): %s!", n.Object)
-		add("remove"+one+"Tags", mutRemoveTags, t, "(id: ID!, tags: [String!]!): %s!", n.Object)
+		if t.del {
+			add("delete"+one, mutDelete, t, "(id: ID!, expectedVersion: Int): %s!", n.Object)
+			add("restore"+one, mutRestore, t, "(id: ID!): %s!", n.Object)
+			add("delete"+many, mutDeleteMany, t, "(where: %s!): DeleteResult!", n.Filter)
+		}
+		if t.update {
+			add("add"+one+"Tags", mutAddTags, t, "(id: ID!, tags: [String!]!): %s!", n.Object)
+			add("remove"+one+"Tags", mutRemoveTags, t, "(id: ID!, tags: [String!]!): %s!", n.Object)
+		}
 	}
 	if b.Len() == 0 {
 		return
