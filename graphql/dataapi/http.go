@@ -203,9 +203,13 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, status int, re
 }
 
 // negotiate picks the response media type from Accept ("" if none fits).
+//
+// A client that sends no Accept header, or accepts anything, gets
+// application/json: the GraphQL over HTTP spec asks servers to assume so
+// for legacy clients, which do not know the newer media type.
 func negotiate(accept string) string {
 	if strings.TrimSpace(accept) == "" {
-		return mediaGraphQLResponse
+		return mediaJSON
 	}
 	best, bestQ := "", -1.0
 	for _, part := range strings.Split(accept, ",") {
@@ -221,9 +225,9 @@ func negotiate(accept string) string {
 		}
 		var m string
 		switch mt {
-		case mediaGraphQLResponse, "*/*", "application/*":
+		case mediaGraphQLResponse:
 			m = mediaGraphQLResponse
-		case mediaJSON:
+		case mediaJSON, "*/*", "application/*":
 			m = mediaJSON
 		default:
 			continue
