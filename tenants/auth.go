@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/latticecrm/lattice/platform/apierror"
+	"github.com/latticecrm/lattice/platform/audit"
 	"github.com/latticecrm/lattice/platform/database"
 )
 
@@ -36,6 +37,15 @@ type Principal struct {
 	ExpiresAt    time.Time `json:"expiresAt,omitzero"`
 }
 
+// AuditActor is how the audit log names the principal: "user:<id>" or
+// "integration:<name>".
+func (p Principal) AuditActor() string {
+	if p.Integration != "" {
+		return "integration:" + p.Integration
+	}
+	return "user:" + p.UserID
+}
+
 var errBadCredential = apierror.New(apierror.Unauthenticated, "invalid_token", "the token is not valid")
 
 // authSQL reads a credential and its tenant in one statement. The tenants
@@ -51,12 +61,20 @@ const (
 		LEFT JOIN users u ON u.id = k.user_id
 		WHERE k.tenant_id = $1 AND k.secret_hash = $2`
 	// touchTokenSQL records use at most once a minute, so reads do not all
-	// turn into writes.
-	touchTokenSQL = `UPDATE api_tokens SET last_used_at = now()
+	// turn into writes; each time it does, it appends a token.used entry
+	// to the audit log in the same statement (actor: the token's user or
+	// integration; $3 and $4 the request id and client address).
+	touchTokenSQL = `WITH touched AS (
+		UPDATE api_tokens SET last_used_at = now()
 		WHERE tenant_id = $1 AND secret_hash = $2 AND revoked_at IS NULL
 		AND (expires_at IS NULL OR expires_at > now())
 		AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
-		AND EXISTS (SELECT 1 FROM tenants WHERE id = $1 AND status = 'active' AND deleted_at IS NULL)`
+		AND EXISTS (SELECT 1 FROM tenants WHERE id = $1 AND status = 'active' AND deleted_at IS NULL)
+		RETURNING tenant_id, id, name, user_id, integration)
+	INSERT INTO audit_log (tenant_id, actor, action, request_id, address, details)
+	SELECT tenant_id, CASE WHEN user_id IS NOT NULL THEN 'user:' || user_id::text ELSE 'integration:' || integration END,
+		'` + audit.ActionTokenUsed + `', left($3, 200), left($4, 200), jsonb_build_object('token', id, 'name', name)
+	FROM touched`
 	sessionAuthSQL = `SELECT s.id, s.user_id::text, u.email, '', coalesce(m.role, ''), s.expires_at, false, s.expires_at <= now(),
 		n.slug, n.name, n.status, n.suspended_reason, n.deleted_at IS NOT NULL
 		FROM sessions s JOIN tenants n ON n.id = s.tenant_id
@@ -66,7 +84,9 @@ const (
 )
 
 // Authenticate resolves an API token or session token to a Principal in
-// one round trip to PostgreSQL. It fails with invalid_token, token_expired,
+// one round trip to PostgreSQL. An API token's use is recorded at most once
+// a minute, as its last use and as a token.used audit entry (with the
+// request id and address of ctx's audit.Request), in the same round trip. It fails with invalid_token, token_expired,
 // token_revoked, session_expired (all Unauthenticated), tenant_suspended
 // (Forbidden) or tenant_deleted (Unauthenticated).
 func (s *Service) Authenticate(ctx context.Context, credential string) (Principal, error) {
@@ -76,8 +96,9 @@ func (s *Service) Authenticate(ctx context.Context, credential string) (Principa
 	}
 	b := &pgx.Batch{}
 	if ps.prefix == tokenPrefix {
+		req := audit.RequestFrom(ctx)
 		b.Queue(tokenAuthSQL, ps.tenantID, ps.hash)
-		b.Queue(touchTokenSQL, ps.tenantID, ps.hash)
+		b.Queue(touchTokenSQL, ps.tenantID, ps.hash, req.ID, req.Address)
 	} else {
 		b.Queue(sessionAuthSQL, ps.tenantID, ps.hash)
 	}

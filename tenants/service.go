@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/latticecrm/lattice/platform/audit"
 )
 
 // Options configures a Service. The zero value of each field means its
@@ -28,6 +30,8 @@ type Service struct {
 	opts    Options
 	limiter *loginLimiter
 	log     *slog.Logger
+	// audit records logins, failed logins, logouts and token use.
+	audit *audit.Log
 	// dummyHash is verified against when a login names an unknown user, so
 	// that unknown and known users take the same time to reject.
 	dummyHash string
@@ -64,6 +68,7 @@ func New(pool *pgxpool.Pool, opts Options) (*Service, error) {
 		opts:      opts,
 		limiter:   newLoginLimiter(opts.LoginLimits),
 		log:       opts.Logger,
+		audit:     audit.New(pool, opts.Logger),
 		dummyHash: dummy,
 	}, nil
 }

@@ -2,6 +2,7 @@ package tenants
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/latticecrm/lattice/platform/apierror"
+	"github.com/latticecrm/lattice/platform/audit"
 	"github.com/latticecrm/lattice/platform/database"
 )
 
@@ -19,6 +21,7 @@ type LoginRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
 	// RemoteAddr is the client's address (host only), for rate limiting.
+	// RemoteAddr is also recorded in the audit log with the login.
 	RemoteAddr string `json:"-"`
 	UserAgent  string `json:"-"`
 }
@@ -37,6 +40,13 @@ var errBadLogin = apierror.New(apierror.Unauthenticated, "invalid_credentials", 
 // token. Unknown users, wrong passwords and non-members all get the same
 // invalid_credentials error after the same work, and count as failures for
 // rate limiting.
+//
+// A login to an existing tenant is recorded in its audit log: auth.login
+// (actor user:<id>, in the session's transaction) or auth.login_failed
+// (actor the e-mail address tried, never the password, with reason
+// invalid_credentials whichever check failed). Both carry req.RemoteAddr
+// and the request id of ctx (audit.RequestFrom). Attempts refused by the
+// rate limiter, or naming no live tenant, are logged but not recorded.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (string, Session, error) {
 	if req.Tenant == "" {
 		return "", Session{}, apierror.Invalidf("tenant", "tenant_required", "tenant slug is required")
@@ -63,6 +73,16 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (string, Session,
 		return fail(apierror.Invalidf("tenant", "invalid_slug", "tenant %q is not a valid tenant slug", req.Tenant))
 	}
 	t, err := s.liveTenant(ctx, req.Tenant)
+	failIn := func(err error) (string, Session, error) {
+		// Recorded in a transaction of its own: the login fails whatever
+		// happens to the record of it.
+		details, _ := json.Marshal(map[string]string{"reason": "invalid_credentials"})
+		if aerr := s.audit.Append(ctx, nil, t.ID, audit.Entry{Actor: loginActor(req.Email), Action: audit.ActionLoginFailed,
+			Address: req.RemoteAddr, Details: details}); aerr != nil {
+			s.log.ErrorContext(ctx, "record failed login", "tenant", req.Tenant, "err", aerr)
+		}
+		return fail(err)
+	}
 	if err != nil {
 		if e, ok := apierror.As(err); ok && e.Kind == apierror.NotFound {
 			return fail(err)
@@ -82,7 +102,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (string, Session,
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		_, _ = VerifyPassword(s.dummyHash, req.Password)
-		return fail(errBadLogin)
+		return failIn(errBadLogin)
 	}
 	if err != nil {
 		return "", Session{}, fmt.Errorf("look up login %s: %w", req.Email, err)
@@ -92,7 +112,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (string, Session,
 		return "", Session{}, fmt.Errorf("verify password of %s: %w", req.Email, err)
 	}
 	if !ok || !member {
-		return fail(errBadLogin)
+		return failIn(errBadLogin)
 	}
 	sec, err := newSecret(sessionPrefix, t.ID)
 	if err != nil {
@@ -100,9 +120,15 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (string, Session,
 	}
 	sess := Session{TenantID: t.ID, UserID: userID, ExpiresAt: now.Add(s.opts.SessionTTL).UTC().Truncate(time.Microsecond)}
 	err = database.InTenantTx(ctx, s.pool, t.ID, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `INSERT INTO sessions (tenant_id, user_id, secret_hash, expires_at, remote_addr, user_agent)
+		err := tx.QueryRow(ctx, `INSERT INTO sessions (tenant_id, user_id, secret_hash, expires_at, remote_addr, user_agent)
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
 			t.ID, userID, sec.hash, sess.ExpiresAt, req.RemoteAddr, truncate(req.UserAgent, 500)).Scan(&sess.ID)
+		if err != nil {
+			return err
+		}
+		details, _ := json.Marshal(map[string]string{"session": sess.ID, "userAgent": truncate(req.UserAgent, 200)})
+		return s.audit.Append(ctx, tx, t.ID, audit.Entry{Actor: "user:" + userID, Action: audit.ActionLogin,
+			Address: req.RemoteAddr, Details: details})
 	})
 	if err != nil {
 		return "", Session{}, fmt.Errorf("open session for %s: %w", req.Email, err)
@@ -110,19 +136,37 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (string, Session,
 	return sec.plaintext, sess, nil
 }
 
-// Logout ends the session p authenticated with. It is an error to log out
-// with an API token: tokens are revoked instead.
+// Logout ends the session p authenticated with, recording auth.logout in
+// the audit log in the same transaction. It is an error to log out with an
+// API token: tokens are revoked instead.
 func (s *Service) Logout(ctx context.Context, p Principal) error {
 	if p.Via != ViaSession {
 		return apierror.New(apierror.Invalid, "not_a_session", "logout ends a session; revoke an API token instead")
 	}
 	return database.InTenantTx(ctx, s.pool, p.TenantID, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "DELETE FROM sessions WHERE tenant_id = $1 AND id = $2", p.TenantID, p.CredentialID)
+		tag, err := tx.Exec(ctx, "DELETE FROM sessions WHERE tenant_id = $1 AND id = $2", p.TenantID, p.CredentialID)
 		if err != nil {
 			return fmt.Errorf("end session %s: %w", p.CredentialID, err)
 		}
-		return nil
+		if tag.RowsAffected() == 0 {
+			return nil // already ended
+		}
+		details, _ := json.Marshal(map[string]string{"session": p.CredentialID})
+		return s.audit.Append(ctx, tx, p.TenantID, audit.Entry{Actor: p.AuditActor(), Action: audit.ActionLogout, Details: details})
 	})
+}
+
+// loginActor is the actor of a failed login: the e-mail address tried,
+// lower-cased (as logins compare it), cut to what the audit log holds.
+func loginActor(email string) string {
+	a := strings.ToValidUTF8(strings.ToLower(strings.TrimSpace(email)), "")
+	if len(a) > audit.MaxActorLen {
+		a = strings.ToValidUTF8(a[:audit.MaxActorLen], "")
+	}
+	if a == "" {
+		a = "unknown"
+	}
+	return a
 }
 
 func truncate(s string, n int) string {

@@ -2,6 +2,7 @@ package tenants
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/latticecrm/lattice/platform/apierror"
+	"github.com/latticecrm/lattice/platform/audit"
 	"github.com/latticecrm/lattice/platform/database"
 )
 
@@ -57,6 +59,8 @@ type TokenRequest struct {
 var integrationPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
 // CreateToken mints a token and returns its plaintext, to be shown once.
+// It records token.created in the tenant's audit log (never the secret;
+// the actor and request come from ctx, see audit.WithRequest).
 func (s *Service) CreateToken(ctx context.Context, req TokenRequest) (string, Token, error) {
 	if strings.TrimSpace(req.Name) == "" || len(req.Name) > 100 {
 		return "", Token{}, apierror.Invalidf("name", "invalid_name", "token name must be 1-100 bytes")
@@ -109,9 +113,20 @@ func (s *Service) CreateToken(ctx context.Context, req TokenRequest) (string, To
 	}
 	var id string
 	err = database.InTenantTx(ctx, s.pool, t.ID, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `INSERT INTO api_tokens (tenant_id, name, user_id, integration, role, secret_hash, hint, expires_at)
+		err := tx.QueryRow(ctx, `INSERT INTO api_tokens (tenant_id, name, user_id, integration, role, secret_hash, hint, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
 			t.ID, req.Name, userID, integration, role, sec.hash, sec.hint, expires).Scan(&id)
+		if err != nil {
+			return err
+		}
+		d := map[string]any{"token": id, "name": req.Name, "hint": sec.hint, "expiresAt": expires}
+		if userID != nil {
+			d["user"] = *userID
+		} else {
+			d["integration"], d["role"] = *integration, *role
+		}
+		details, _ := json.Marshal(d)
+		return s.audit.Append(ctx, tx, t.ID, audit.Entry{Action: audit.ActionTokenCreated, Details: details})
 	})
 	if database.IsCode(err, database.ForeignKeyViolation) {
 		return "", Token{}, apierror.New(apierror.Invalid, "not_a_member", "user %q is not a member of tenant %q", req.User, t.Slug)
@@ -189,7 +204,9 @@ func (s *Service) ListTokens(ctx context.Context, tenantRef string) ([]Token, er
 	return out, nil
 }
 
-// RevokeToken revokes a token at once. Revoking a revoked token is a conflict.
+// RevokeToken revokes a token at once, recording token.revoked in the
+// tenant's audit log (actor and request from ctx). Revoking a revoked token
+// is a conflict.
 func (s *Service) RevokeToken(ctx context.Context, tenantRef, id string) (Token, error) {
 	t, err := s.liveTenant(ctx, tenantRef)
 	if err != nil {
@@ -206,8 +223,12 @@ func (s *Service) RevokeToken(ctx context.Context, tenantRef, id string) (Token,
 		return Token{}, apierror.New(apierror.Conflict, "token_already_revoked", "token %s was revoked at %s", id, tok.RevokedAt.Format(time.RFC3339))
 	}
 	err = database.InTenantTx(ctx, s.pool, t.ID, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "UPDATE api_tokens SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL", t.ID, id)
-		return err
+		tag, err := tx.Exec(ctx, "UPDATE api_tokens SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL", t.ID, id)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		details, _ := json.Marshal(map[string]string{"token": id, "name": tok.Name, "hint": tok.Hint})
+		return s.audit.Append(ctx, tx, t.ID, audit.Entry{Action: audit.ActionTokenRevoked, Details: details})
 	})
 	if err != nil {
 		return Token{}, fmt.Errorf("revoke token %s: %w", id, err)

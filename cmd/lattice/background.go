@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/latticecrm/lattice/platform/audit"
 	"github.com/latticecrm/lattice/platform/outbox"
 	"github.com/latticecrm/lattice/schema/catalog"
 	"github.com/latticecrm/lattice/schema/scoring"
@@ -17,7 +18,8 @@ import (
 // background runs the server's periodic work until ctx ends: keeping the
 // schema cache in step with other servers, running slot jobs, and purging
 // removed fields and objects past their retention, rescoring records and
-// decaying behaviour scores. Every server runs it;
+// decaying behaviour scores, recording data changes in the audit log and
+// purging audit entries past each tenant's retention. Every server runs it;
 // the jobs lock what they work on, so servers share the work safely.
 func background(ctx context.Context, log *slog.Logger, appURL string, pool *pgxpool.Pool, cat *catalog.Catalog, svc *tenants.Service, retention time.Duration) {
 	// Tag rules react to record writes through the outbox.
@@ -38,6 +40,17 @@ func background(ctx context.Context, log *slog.Logger, appURL string, pool *pgxp
 		go func() {
 			if err := scores.Run(ctx, time.Second); err != nil && ctx.Err() == nil {
 				log.Error("scoring consumer stopped", "err", err)
+			}
+		}()
+	}
+	// The audit log records data changes from the outbox.
+	auditLog := audit.New(pool, log)
+	if changes, err := auditLog.Consumer(outbox.Config{Logger: log}); err != nil {
+		log.Error("audit consumer", "err", err)
+	} else {
+		go func() {
+			if err := changes.Run(ctx, time.Second); err != nil && ctx.Err() == nil {
+				log.Error("audit consumer stopped", "err", err)
 			}
 		}()
 	}
@@ -65,6 +78,9 @@ func background(ctx context.Context, log *slog.Logger, appURL string, pool *pgxp
 			case <-purge.C:
 				if err := scorer.RunAllDecay(ctx); err != nil && ctx.Err() == nil {
 					log.Warn("score decay", "err", err)
+				}
+				if n, err := auditLog.RunRetention(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("audit retention", "err", err, "deleted", n)
 				}
 				ts, err := svc.ListTenants(ctx, false)
 				if err != nil {

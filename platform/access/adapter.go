@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/latticecrm/lattice/platform/audit"
 	"github.com/latticecrm/lattice/platform/database"
 )
 
@@ -32,6 +33,7 @@ type Adapter struct {
 	pool    *pgxpool.Pool
 	tenant  string
 	version atomic.Int64
+	audit   *audit.Log
 }
 
 var (
@@ -48,7 +50,7 @@ func NewAdapter(pool *pgxpool.Pool, tenantID string) (*Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Adapter{pool: pool, tenant: id}, nil
+	return &Adapter{pool: pool, tenant: id, audit: audit.New(pool, nil)}, nil
 }
 
 // TenantID returns the adapter's tenant, the domain of all its rules, in
@@ -212,11 +214,15 @@ func (a *Adapter) check(sec, ptype string, rules [][]string) ([]row, error) {
 	return checkRules(a.tenant, ptype, ptype+" rules", rules)
 }
 
-// write applies ch in a transaction of its own.
+// write applies ch in a transaction of its own, recording it in the audit
+// log (permission.changed, by the actor of ctx's audit.Request).
 func (a *Adapter) write(ctx context.Context, ch change) error {
 	err := database.InTenantTx(ctx, a.pool, a.tenant, func(tx pgx.Tx) error {
-		_, err := apply(ctx, tx, a.tenant, ch)
-		return err
+		res, err := apply(ctx, tx, a.tenant, ch)
+		if err != nil {
+			return err
+		}
+		return record(ctx, a.audit, tx, a.tenant, "", res)
 	})
 	if errors.Is(err, errNoChange) {
 		return nil

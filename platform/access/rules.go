@@ -2,14 +2,17 @@ package access
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/latticecrm/lattice/platform/audit"
 	"github.com/latticecrm/lattice/platform/database"
 )
 
@@ -275,49 +278,120 @@ func (c change) empty() bool {
 	return !c.removeAll && c.filter == "" && len(c.remove) == 0 && len(c.add) == 0
 }
 
+// returningSQL makes every write of apply return the rules it wrote;
+// removeSQL's target is aliased r.
+const (
+	returningSQL  = " RETURNING ptype, v0, v1, v2, v3, v4, v5"
+	returningRSQL = " RETURNING r.ptype, r.v0, r.v1, r.v2, r.v3, r.v4, r.v5"
+)
+
+// applied is what apply changed.
+type applied struct {
+	version        int64
+	added, removed []row
+}
+
 // apply runs ch in tx, which is scoped to tenant: it bumps the version,
-// removes, then adds, and queues the notification. It returns errNoChange
-// when no rule was removed or added.
-func apply(ctx context.Context, tx pgx.Tx, tenant string, ch change) (int64, error) {
+// removes, then adds, and queues the notification. It returns the rules
+// it removed and added, or errNoChange when no rule was removed or added.
+func apply(ctx context.Context, tx pgx.Tx, tenant string, ch change) (applied, error) {
 	b := &pgx.Batch{}
 	b.Queue(bumpSQL, tenant)
+	var adds []bool // per write statement: does it add?
 	if ch.removeAll {
-		b.Queue("DELETE FROM access_rules WHERE tenant_id = $1", tenant)
+		b.Queue("DELETE FROM access_rules WHERE tenant_id = $1"+returningSQL, tenant)
+		adds = append(adds, false)
 	}
 	if ch.filter != "" {
-		b.Queue(ch.filter, ch.filterArg...)
+		b.Queue(ch.filter+returningSQL, ch.filterArg...)
+		adds = append(adds, false)
 	}
 	if len(ch.remove) > 0 {
 		c := columns(ch.remove)
-		b.Queue(removeSQL, tenant, c[0], c[1], c[2], c[3], c[4], c[5], c[6])
+		b.Queue(removeSQL+returningRSQL, tenant, c[0], c[1], c[2], c[3], c[4], c[5], c[6])
+		adds = append(adds, false)
 	}
 	if len(ch.add) > 0 {
 		c := columns(ch.add)
-		b.Queue(addSQL, tenant, c[0], c[1], c[2], c[3], c[4], c[5], c[6])
+		b.Queue(addSQL+returningSQL, tenant, c[0], c[1], c[2], c[3], c[4], c[5], c[6])
+		adds = append(adds, true)
 	}
 	b.Queue(notifySQL, tenant)
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
-	var version int64
-	if err := br.QueryRow().Scan(&version); err != nil {
-		return 0, fmt.Errorf("bump access version: %w", err)
+	var a applied
+	if err := br.QueryRow().Scan(&a.version); err != nil {
+		return applied{}, fmt.Errorf("bump access version: %w", err)
 	}
-	var changed int64
-	for range len(b.QueuedQueries) - 2 {
-		tag, err := br.Exec()
+	for _, add := range adds {
+		rows, err := br.Query()
 		if err != nil {
-			return 0, fmt.Errorf("write access rules: %w", err)
+			return applied{}, fmt.Errorf("write access rules: %w", err)
 		}
-		changed += tag.RowsAffected()
+		written, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+			var w row
+			err := r.Scan(&w.ptype, &w.v[0], &w.v[1], &w.v[2], &w.v[3], &w.v[4], &w.v[5])
+			return w, err
+		})
+		if err != nil {
+			return applied{}, fmt.Errorf("write access rules: %w", err)
+		}
+		if add {
+			a.added = append(a.added, written...)
+		} else {
+			a.removed = append(a.removed, written...)
+		}
 	}
 	if _, err := br.Exec(); err != nil {
-		return 0, fmt.Errorf("notify %s: %w", NotifyChannel, err)
+		return applied{}, fmt.Errorf("notify %s: %w", NotifyChannel, err)
 	}
 	if err := br.Close(); err != nil {
-		return 0, fmt.Errorf("write access rules: %w", err)
+		return applied{}, fmt.Errorf("write access rules: %w", err)
 	}
-	if changed == 0 {
-		return 0, errNoChange
+	if len(a.added) == 0 && len(a.removed) == 0 {
+		return applied{}, errNoChange
 	}
-	return version, nil
+	return a, nil
+}
+
+// record appends one permission.changed entry for a to the tenant's audit
+// log in tx: details {"version", "added", "removed"}, each rule as
+// [ptype, fields...], sorted. A rule both removed and added (so there before and
+// after) is in neither list. An empty actor is the request's (see
+// audit.WithRequest), else "system".
+func record(ctx context.Context, log *audit.Log, tx pgx.Tx, tenant, actor string, a applied) error {
+	key := func(r row) string { return r.ptype + "\x00" + strings.Join(r.v[:], "\x00") }
+	readd := map[string]bool{}
+	for _, r := range a.added {
+		readd[key(r)] = true
+	}
+	gone := map[string]bool{}
+	for _, r := range a.removed {
+		gone[key(r)] = true
+	}
+	rules := func(rs []row, skip map[string]bool) [][]string {
+		out := [][]string{}
+		for _, r := range rs {
+			if !skip[key(r)] {
+				out = append(out, append([]string{r.ptype}, r.rule()...))
+			}
+		}
+		slices.SortFunc(out, slices.Compare)
+		return out
+	}
+	details, err := json.Marshal(map[string]any{
+		"version": a.version,
+		"added":   rules(a.added, gone),
+		"removed": rules(a.removed, readd),
+	})
+	if err != nil {
+		return fmt.Errorf("record access change: %w", err)
+	}
+	if actor != "" {
+		actor = audit.ActorOf(actor)
+	}
+	if err := log.Append(ctx, tx, tenant, audit.Entry{Actor: actor, Action: audit.ActionPermissionChanged, Details: details}); err != nil {
+		return fmt.Errorf("record access change: %w", err)
+	}
+	return nil
 }

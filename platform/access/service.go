@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/latticecrm/lattice/platform/audit"
 	"github.com/latticecrm/lattice/platform/database"
 )
 
@@ -57,6 +58,7 @@ type Service struct {
 	log       *slog.Logger
 	decisions int
 	cache     *lru.Cache[string, *tenant]
+	audit     *audit.Log
 	// mu serialises adding entries to cache, so that a failed load
 	// removes its own entry and never a newer one.
 	mu sync.Mutex
@@ -77,7 +79,7 @@ func New(pool *pgxpool.Pool, opts Options) *Service {
 	if err != nil {
 		panic(err) // only for a size <= 0, excluded above
 	}
-	return &Service{pool: pool, log: opts.Logger, decisions: opts.Decisions, cache: cache}
+	return &Service{pool: pool, log: opts.Logger, decisions: opts.Decisions, cache: cache, audit: audit.New(pool, opts.Logger)}
 }
 
 // tenant is one tenant's cached state: an immutable enforcer and rule
@@ -390,12 +392,20 @@ type RuleChange struct {
 	AddPolicies, RemovePolicies [][]string
 	// AddGroupings and RemoveGroupings are g rules: [member, role, dom].
 	AddGroupings, RemoveGroupings [][]string
+	// Actor is who makes the change, as the audit log records it
+	// ("user:<id>", "integration:<name>", "cli"; a bare user id is
+	// taken as "user:<id>"). Empty means the actor of ctx's
+	// audit.Request, else "system".
+	Actor string
 }
 
 // Change applies ch to the tenant's rules in one transaction (all or
 // nothing), then notifies every server (NOTIFY in the same transaction) so
 // each drops the tenant's enforcer; this server drops it at once. It bumps
-// the tenant's Version. Changes of one tenant run one at a time: each
+// the tenant's Version and records one permission.changed entry in the
+// tenant's audit log, in the same transaction, with details {"version",
+// "added", "removed"}: the rules actually added and removed, each as
+// [ptype, fields...], by ch.Actor. Changes of one tenant run one at a time: each
 // waits for the previous one to commit, so check sees every earlier change.
 //
 // check, if not nil, runs inside the transaction after the change with an
@@ -412,7 +422,7 @@ func (s *Service) Change(ctx context.Context, tenantID string, ch RuleChange, ch
 	}
 	var veto error
 	err = database.InTenantTx(ctx, s.pool, id, func(tx pgx.Tx) error {
-		v, err := changeIn(ctx, tx, id, c, check)
+		v, err := s.changeIn(ctx, tx, id, c, ch.Actor, check)
 		if v != nil {
 			veto = v
 			return v
@@ -452,7 +462,7 @@ func (s *Service) ChangeTx(ctx context.Context, tx pgx.Tx, tenantID string, ch R
 		return fmt.Errorf("change access rules of tenant %s: %w", id, err)
 	}
 	defer sp.Rollback(context.WithoutCancel(ctx))
-	veto, err := changeIn(ctx, sp, id, c, check)
+	veto, err := s.changeIn(ctx, sp, id, c, ch.Actor, check)
 	switch {
 	case veto != nil:
 		return veto
@@ -494,24 +504,28 @@ func prepare(tenantID string, ch RuleChange) (string, change, error) {
 	return id, c, nil
 }
 
-// changeIn applies c in tx and runs check. It returns check's error as
-// veto, errNoChange if no rule changed, or another error.
-func changeIn(ctx context.Context, tx pgx.Tx, id string, c change, check func(casbin.IEnforcer) error) (veto, err error) {
-	if _, err := apply(ctx, tx, id, c); err != nil {
-		return nil, err
-	}
-	if check == nil {
-		return nil, nil
-	}
-	_, rows, err := loadTx(ctx, tx, id)
+// changeIn applies c in tx, runs check and records the change in the
+// audit log. It returns check's error as veto, errNoChange if no rule
+// changed, or another error.
+func (s *Service) changeIn(ctx context.Context, tx pgx.Tx, id string, c change, actor string, check func(casbin.IEnforcer) error) (veto, err error) {
+	a, err := apply(ctx, tx, id, c)
 	if err != nil {
 		return nil, err
 	}
-	e, err := newEnforcer(rows)
-	if err != nil {
-		return nil, err
+	if check != nil {
+		_, rows, err := loadTx(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
+		e, err := newEnforcer(rows)
+		if err != nil {
+			return nil, err
+		}
+		if veto := check(e); veto != nil {
+			return veto, nil
+		}
 	}
-	return check(e), nil
+	return nil, record(ctx, s.audit, tx, id, actor, a)
 }
 
 // Version returns a number that changes whenever the tenant's rules

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/latticecrm/lattice/platform/apierror"
+	"github.com/latticecrm/lattice/platform/audit"
 	"github.com/latticecrm/lattice/platform/database"
 	"github.com/latticecrm/lattice/schema/model"
 )
@@ -36,7 +37,9 @@ type ApplyRequest struct {
 	DryRun bool
 	// Message describes the change in the history.
 	Message string
-	// Actor is who makes the change (a user id, "integration:NAME" or "cli").
+	// Actor is who makes the change (a user id, "user:ID",
+	// "integration:NAME" or "cli"), recorded in the history and the audit
+	// log. Empty means the actor of ctx's audit.Request, else "system".
 	Actor string
 }
 
@@ -57,7 +60,10 @@ var errDryRun = errors.New("dry run")
 
 // Apply validates and applies a schema change in one transaction, creating
 // a new version. Invalid definitions fail with every problem and change
-// nothing; concurrent changes to one tenant's schema are serialised.
+// nothing; concurrent changes to one tenant's schema are serialised. An
+// applied change is recorded in the tenant's audit log in the same
+// transaction: one schema.changed entry by req.Actor with details
+// {"version", "message", "changes"} (the readable diff).
 func (c *Catalog) Apply(ctx context.Context, tenantID string, req ApplyRequest) (Result, error) {
 	if req.Bundle == nil {
 		return Result{}, apierror.Invalidf("bundle", "bundle_required", "a bundle or object definition is required")
@@ -93,7 +99,7 @@ func (c *Catalog) Apply(ctx context.Context, tenantID string, req ApplyRequest) 
 		if req.DryRun {
 			return errDryRun
 		}
-		if err := save(ctx, tx, tenantID, version+1, prepared, res.Changes, req); err != nil {
+		if err := c.save(ctx, tx, tenantID, version+1, prepared, res.Changes, req); err != nil {
 			return err
 		}
 		for _, j := range jobs {
@@ -176,7 +182,9 @@ func compose(prev, in *model.Bundle, mode Mode) (*model.Bundle, error) {
 	return next, nil
 }
 
-func save(ctx context.Context, tx pgx.Tx, tenantID string, version int, b *model.Bundle, changes []model.Change, req ApplyRequest) error {
+// save stores a new schema version, announces it and records it in the
+// audit log, in tx.
+func (c *Catalog) save(ctx context.Context, tx pgx.Tx, tenantID string, version int, b *model.Bundle, changes []model.Change, req ApplyRequest) error {
 	bundle, err := json.Marshal(b)
 	if err != nil {
 		return fmt.Errorf("encode schema: %w", err)
@@ -197,6 +205,32 @@ func save(ctx context.Context, tx pgx.Tx, tenantID string, version int, b *model
 	// Other servers drop their cached model when this commits.
 	if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", NotifyChannel, fmt.Sprintf("%s:%d", tenantID, version)); err != nil {
 		return fmt.Errorf("notify schema change: %w", err)
+	}
+	return c.recordChange(ctx, tx, tenantID, version, changes, req)
+}
+
+// recordChange appends the schema.changed entry of a new version. Its
+// Object is the object changed when the changes concern one object only.
+func (c *Catalog) recordChange(ctx context.Context, tx pgx.Tx, tenantID string, version int, changes []model.Change, req ApplyRequest) error {
+	details, err := json.Marshal(map[string]any{"version": version, "message": req.Message, "changes": changes})
+	if err != nil {
+		return fmt.Errorf("encode audit details: %w", err)
+	}
+	object := ""
+	for i, ch := range changes {
+		if i == 0 {
+			object = ch.Object
+		} else if ch.Object != object {
+			object = ""
+			break
+		}
+	}
+	actor := req.Actor
+	if actor != "" {
+		actor = audit.ActorOf(actor)
+	}
+	if err := c.audit.Append(ctx, tx, tenantID, audit.Entry{Actor: actor, Action: audit.ActionSchemaChanged, Object: object, Details: details}); err != nil {
+		return fmt.Errorf("record schema version %d in the audit log: %w", version, err)
 	}
 	return nil
 }

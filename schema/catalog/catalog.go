@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/latticecrm/lattice/platform/audit"
 	"github.com/latticecrm/lattice/platform/database"
 	"github.com/latticecrm/lattice/schema/model"
 )
@@ -30,6 +31,7 @@ type Catalog struct {
 	validator *model.Validator
 	cache     *lru.Cache[string, *model.Model]
 	log       *slog.Logger
+	audit     *audit.Log
 }
 
 // New returns a Catalog on pool (the lattice_app role).
@@ -48,7 +50,7 @@ func New(pool *pgxpool.Pool, opts Options) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create schema cache: %w", err)
 	}
-	return &Catalog{pool: pool, validator: v, cache: cache, log: opts.Logger}, nil
+	return &Catalog{pool: pool, validator: v, cache: cache, log: opts.Logger, audit: audit.New(pool, opts.Logger)}, nil
 }
 
 // Validator returns the meta-schema validator, for parsing definitions.

@@ -56,7 +56,7 @@ func (c *Catalog) Purge(ctx context.Context, tenantID string, cutoff time.Time, 
 			return err
 		}
 		dropPurged(b, cutoff)
-		return save(ctx, tx, tenantID, version+1, b, purged, ApplyRequest{Message: "purge", Actor: actor})
+		return c.save(ctx, tx, tenantID, version+1, b, purged, ApplyRequest{Message: "purge", Actor: actor})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("drop purged definitions: %w", err)

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/latticecrm/lattice/platform/apierror"
+	"github.com/latticecrm/lattice/platform/audit"
 	"github.com/latticecrm/lattice/platform/httpserver"
 	"github.com/latticecrm/lattice/tenants"
 )
@@ -44,7 +45,10 @@ func New(svc *tenants.Service, logger *slog.Logger, secureCookies bool) *Handler
 }
 
 // Require authenticates every request before next sees it: no credential
-// gets 401 authentication_required, a bad one its specific error.
+// gets 401 authentication_required, a bad one its specific error. next's
+// context carries the principal (PrincipalFrom) and, for the audit log,
+// the request id, the client address and the principal as actor
+// (audit.RequestFrom), so that whatever next records names them.
 func (h *Handler) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cred := credential(r)
@@ -53,12 +57,14 @@ func (h *Handler) Require(next http.Handler) http.Handler {
 				"send an API or session token as 'Authorization: Bearer <token>'"))
 			return
 		}
-		p, err := h.svc.Authenticate(r.Context(), cred)
+		ctx := withAuditRequest(r)
+		p, err := h.svc.Authenticate(ctx, cred)
 		if err != nil {
 			httpserver.WriteError(w, r, h.log, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		ctx = audit.WithRequest(ctx, audit.Request{Actor: p.AuditActor()})
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, principalKey{}, p)))
 	})
 }
 
@@ -93,7 +99,14 @@ func credential(r *http.Request) string {
 	return ""
 }
 
-// remoteHost is the client address used for rate limiting. Lattice does not
+// withAuditRequest returns r's context carrying its request id and client
+// address for the audit log.
+func withAuditRequest(r *http.Request) context.Context {
+	return audit.WithRequest(r.Context(), audit.Request{ID: httpserver.RequestID(r.Context()), Address: remoteHost(r)})
+}
+
+// remoteHost is the client address used for rate limiting and recorded in
+// the audit log. Lattice does not
 // trust X-Forwarded-For: behind a proxy, all clients share its address.
 func remoteHost(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

@@ -22,7 +22,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.RemoteAddr, req.UserAgent = remoteHost(r), r.UserAgent()
-	tok, sess, err := h.svc.Login(r.Context(), req)
+	tok, sess, err := h.svc.Login(withAuditRequest(r), req)
 	if err != nil {
 		httpserver.WriteError(w, r, h.log, err)
 		return
