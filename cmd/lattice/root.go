@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/latticecrm/lattice/platform/audit"
 	"github.com/latticecrm/lattice/platform/database"
 	"github.com/latticecrm/lattice/platform/migrations"
 	"github.com/latticecrm/lattice/tenants"
@@ -20,6 +21,9 @@ import (
 
 // defaultDatabaseURL is where a developer's local PostgreSQL answers.
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/lattice"
+
+// cliAuditActor is the audit log's actor of changes made with the CLI.
+const cliAuditActor = "cli"
 
 // app holds what every command shares: global flags and standard streams.
 type app struct {
@@ -53,6 +57,12 @@ is also read from DATABASE_URL.`,
 			if err := applyEnv(cmd); err != nil {
 				return err
 			}
+			if cmd.Name() != "serve" {
+				// What administration commands change is recorded in
+				// audit logs as done by "cli"; the server's own work is
+				// "system" or the caller's.
+				cmd.SetContext(audit.WithRequest(cmd.Context(), audit.Request{Actor: cliAuditActor}))
+			}
 			return a.setup()
 		},
 	}
@@ -80,6 +90,7 @@ is also read from DATABASE_URL.`,
 		newRecordsCommand(a),
 		newScoringCommand(a),
 		newTagsCommand(a),
+		newAuditCommand(a),
 		newVersionCommand(a),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {

@@ -25,6 +25,7 @@ func newServeCommand(a *app) *cobra.Command {
 		secureCookies bool
 		sessionTTL    time.Duration
 		retention     time.Duration
+		operatorToken string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -74,6 +75,9 @@ GET /v1/me, GET|POST /v1/tokens, DELETE /v1/tokens/{id}.`,
 			}()
 			perms := permissions.New(acc, cat, svc, permissions.Options{Logger: a.log})
 			mountDataAPI(mux, a.log, pool, cat, auth, perms)
+			if err := mountPlatformAPI(ctx, mux, a.log, pool, cat, svc, auth, perms, operatorToken); err != nil {
+				return err
+			}
 			srv := httpserver.New(cfg, mux, a.log)
 			ln, err := srv.Listen()
 			if err != nil {
@@ -101,6 +105,7 @@ GET /v1/me, GET|POST /v1/tokens, DELETE /v1/tokens/{id}.`,
 	f.BoolVar(&secureCookies, "secure-cookies", false, "mark session cookies Secure (set when served over HTTPS)")
 	f.DurationVar(&sessionTTL, "session-ttl", 12*time.Hour, "lifetime of a login session")
 	f.DurationVar(&retention, "retention", catalog.DefaultRetention, "how long removed fields and objects stay recoverable before they are purged")
+	f.StringVar(&operatorToken, "operator-token", "", "bearer token of the operator, who alone manages tenants through /platform/graphql (at least 24 bytes; empty: none); prefer the env variable")
 	return cmd
 }
 
