@@ -222,6 +222,16 @@ func TestNoEscalationAndLastAdmin(t *testing.T) {
 		t.Fatalf("a rep making themselves admin: %v, want escalation", err)
 	}
 
+	// A manager's team level covers the sales rep's own level, so the
+	// manager may hand out the narrower one.
+	mgrSub := permissions.UserSubject(e.member(t, "chief@acme.example", tenants.RoleMember, permissions.RoleManager).UserID)
+	if err := e.perms.CreateRole(ctx, e.tenant.ID, mgrSub, "junior", []string{permissions.RoleSalesRep}); err != nil {
+		t.Fatalf("a manager creating a role inheriting salesRep: %v", err)
+	}
+	if err := e.perms.Assign(ctx, e.tenant.ID, mgrSub, repSub, "junior"); err != nil {
+		t.Fatalf("a manager assigning it: %v", err)
+	}
+
 	// A tenant whose only admin is a casbin admin cannot lose them.
 	boss := e.member(t, "boss@acme.example", tenants.RoleMember, permissions.RoleAdmin)
 	err = e.perms.Unassign(ctx, e.tenant.ID, "", permissions.UserSubject(boss.UserID), permissions.RoleAdmin)
@@ -234,6 +244,13 @@ func TestNoEscalationAndLastAdmin(t *testing.T) {
 	e.member(t, "owner@acme.example", tenants.RoleAdmin)
 	if err := e.perms.Unassign(ctx, e.tenant.ID, "", permissions.UserSubject(boss.UserID), permissions.RoleAdmin); err != nil {
 		t.Fatalf("with a tenant admin left: %v", err)
+	}
+
+	// An admin holds scope:* all, which covers the own level salesRep
+	// grants, so an admin may create a role inheriting salesRep.
+	chiefSub := permissions.UserSubject(e.member(t, "admin2@acme.example", tenants.RoleMember, permissions.RoleAdmin).UserID)
+	if err := e.perms.CreateRole(ctx, e.tenant.ID, chiefSub, "junior2", []string{permissions.RoleSalesRep}); err != nil {
+		t.Fatalf("an admin creating a role inheriting salesRep: %v", err)
 	}
 }
 

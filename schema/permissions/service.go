@@ -69,6 +69,14 @@ func New(acc *access.Service, cat *catalog.Catalog, svc *tenants.Service, opts O
 // Bootstrap gives a tenant without rules the built-in roles. It is
 // idempotent: a tenant with any rule is left alone.
 func (s *Service) Bootstrap(ctx context.Context, tenantID string) error {
+	// Every change bumps the version, so a tenant at version 0 has no
+	// rules; checking it first keeps the per-request path from copying
+	// every rule of the tenant.
+	if v, err := s.access.Version(ctx, tenantID); err != nil {
+		return err
+	} else if v > 0 {
+		return nil
+	}
 	ps, err := s.access.Policies(ctx, tenantID)
 	if err != nil {
 		return err
@@ -264,7 +272,7 @@ func (s *Service) checkChange(ctx context.Context, tenantID, by string, g Grant)
 	if by == "" {
 		return nil
 	}
-	ok, err := s.access.Enforce(ctx, tenantID, by, g.Object, actionToCheck(g))
+	ok, err := s.holds(ctx, tenantID, by, g.Object, g.Action)
 	if err != nil {
 		return err
 	}
@@ -273,10 +281,6 @@ func (s *Service) checkChange(ctx context.Context, tenantID, by string, g Grant)
 	}
 	return nil
 }
-
-// actionToCheck is the action a granter must hold to change g: a wildcard
-// action needs every action of the object's kind, checked as "*".
-func actionToCheck(g Grant) string { return g.Action }
 
 // holdsRole checks that by holds every allow grant of role (and what it
 // inherits), so assigning or inheriting it is no escalation.
@@ -297,7 +301,7 @@ func (s *Service) holdsRole(ctx context.Context, tenantID, by, role string) erro
 		if !slices.Contains(roles, p[0]) || p[4] != Allow || p[2] == existsObject {
 			continue
 		}
-		ok, err := s.access.Enforce(ctx, tenantID, by, p[2], p[3])
+		ok, err := s.holds(ctx, tenantID, by, p[2], p[3])
 		if err != nil {
 			return err
 		}
@@ -408,4 +412,25 @@ func holders(gs [][]string, role string) map[string]bool {
 		}
 	}
 	return out
+}
+
+// holds reports whether by holds act on obj. A record level is held by
+// holding it or a wider one: who reads all records may grant "own".
+func (s *Service) holds(ctx context.Context, tenantID, by, obj, act string) (bool, error) {
+	acts := []string{act}
+	if strings.HasPrefix(obj, "scope:") {
+		switch act {
+		case LevelOwn:
+			acts = []string{LevelOwn, LevelTeam, LevelAll}
+		case LevelTeam:
+			acts = []string{LevelTeam, LevelAll}
+		}
+	}
+	for _, a := range acts {
+		ok, err := s.access.Enforce(ctx, tenantID, by, obj, a)
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
 }
