@@ -113,9 +113,14 @@ func (c *compiler) scope(t *objectType) (*condition.Condition, error) {
 	var cd *condition.Condition
 	if c.s.Scope.Records != nil {
 		if raw := c.s.Scope.Records(t.obj); len(raw) > 0 {
-			var err error
-			if cd, err = condition.Compile(c.s.Model, t.obj, raw); err != nil {
-				return nil, err // the permission layer gave a bad rule: not the caller's fault
+			key := t.obj.Key + "\x00" + string(raw)
+			var ok bool
+			if cd, ok = c.s.conds.Get(key); !ok {
+				var err error
+				if cd, err = condition.Compile(c.s.Model, t.obj, raw); err != nil {
+					return nil, err // the permission layer gave a bad rule: not the caller's fault
+				}
+				c.s.conds.Add(key, cd)
 			}
 		}
 	}

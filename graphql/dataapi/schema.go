@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"strings"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/latticecrm/lattice/schema/condition"
 	"github.com/latticecrm/lattice/schema/model"
 )
 
@@ -29,6 +31,11 @@ type Schema struct {
 	byKey     map[string]*objectType // by object key
 	queries   map[string]rootField
 	mutations map[string]rootField
+	// conds holds compiled record predicates by object key and condition:
+	// a caller's predicate ("owner is me") is the same on every request,
+	// and compiling it (with its meta-schema check) cost more than
+	// planning the rest of a query. Shared by forScope's copies.
+	conds *lru.Cache[string, *condition.Condition]
 }
 
 // objectType is one object as the caller sees it.
@@ -56,6 +63,7 @@ func BuildSchema(m *model.Model, scope *Scope) (*Schema, error) {
 		Model: m, Scope: scope,
 		objects: map[string]*objectType{}, byKey: map[string]*objectType{},
 		queries: map[string]rootField{}, mutations: map[string]rootField{},
+		conds: newCondCache(),
 	}
 	taken := map[string]string{}
 	for _, n := range reservedTypes {
@@ -201,4 +209,10 @@ func description(b *strings.Builder, indent string, parts ...string) {
 		b.WriteString(indent + l + "\n")
 	}
 	b.WriteString(indent + `"""` + "\n")
+}
+
+// newCondCache returns the bounded cache of compiled record predicates.
+func newCondCache() *lru.Cache[string, *condition.Condition] {
+	c, _ := lru.New[string, *condition.Condition](4096) // fails only for a size <= 0
+	return c
 }

@@ -71,7 +71,8 @@ type system struct {
 
 func (e *dbEnv) setSystem(t testing.TB, tenant, id string, s system) {
 	t.Helper()
-	_, err := e.db.Owner.Exec(context.Background(), `UPDATE records SET tags = $3, score = $4::numeric, grade = $5, owner_id = $6,
+	// Owners are stored lower-cased, as the record store writes them.
+	_, err := e.db.Owner.Exec(context.Background(), `UPDATE records SET tags = $3, score = $4::numeric, grade = $5, owner_id = lower($6),
 		created_at = $7, updated_at = $8, version = $9 WHERE tenant_id = $1 AND id = $2`,
 		tenant, id, s.tags, s.score, s.grade, s.owner, s.created, s.updated, s.version)
 	if err != nil {

@@ -38,7 +38,10 @@ func (b *sqlBuilder) column(alias string, o *operand) col {
 	case accID:
 		return col{x: alias + ".id", typ: ctUUID, bare: true, notNull: true}
 	case accOwner:
-		return col{x: "lower(NULLIF(" + alias + `.owner_id, '') COLLATE "C")`, typ: ctText}
+		// The record store writes owners lower-cased and never empty
+		// (migration 00007 normalised older rows), so the bare column
+		// compares like the Go evaluator and the owner index serves it.
+		return col{x: alias + ".owner_id", typ: ctText, bare: true}
 	case accVersion:
 		return col{x: alias + ".version", typ: ctNumeric, bare: true, notNull: true}
 	case accScore:

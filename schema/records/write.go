@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -332,7 +333,9 @@ func ownerValue(values map[string]any) (string, model.Violations) {
 	if !ok || !model.IsUUID(s) {
 		return "", model.Violations{{Path: "/owner", Field: "owner", Rule: "format", Value: v, Message: "owner must be a user id (a UUID)"}}
 	}
-	return s, nil
+	// Lower case, so conditions on owner compare the bare column and the
+	// owner index serves record scopes ("own records").
+	return strings.ToLower(s), nil
 }
 
 // sameValue compares two normalized values as decoded from JSON.
