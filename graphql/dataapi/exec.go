@@ -256,7 +256,6 @@ func (api *API) query(ctx context.Context, s *Schema, caller Caller, op *ast.Ope
 		return &Response{Errors: errs, Data: json.RawMessage("null")}
 	}
 	b := &pgx.Batch{}
-	api.timeout(b)
 	for _, e := range entries {
 		if e.sql != "" {
 			b.Queue(e.sql, e.args...)
@@ -277,23 +276,19 @@ func (api *API) query(ctx context.Context, s *Schema, caller Caller, op *ast.Ope
 	return &Response{Data: assemble(entries, values)}
 }
 
-// timeout queues the statement timeout for the statements queued after it
-// (the batch is one transaction, so it ends with it).
-func (api *API) timeout(b *pgx.Batch) {
-	// At least 1ms: "0ms" would mean no timeout at all.
-	b.Queue("SELECT set_config('statement_timeout', $1, true)", fmt.Sprintf("%dms", max(api.limits.StatementTimeout.Milliseconds(), 1)))
+// send sends b in the tenant with the statement timeout (one round trip;
+// the batch is one transaction, so the settings end with it).
+func (api *API) send(ctx context.Context, tenantID string, b *pgx.Batch) (pgx.BatchResults, error) {
+	return database.SendTenantBatchTimeout(ctx, api.pool, tenantID, api.limits.StatementTimeout, b)
 }
 
 // run sends the batch and reads one JSON value per statement.
 func (api *API) run(ctx context.Context, tenantID string, b *pgx.Batch, entries []rootEntry) ([][]byte, error) {
-	br, err := database.SendTenantBatch(ctx, api.pool, tenantID, b)
+	br, err := api.send(ctx, tenantID, b)
 	if err != nil {
 		return nil, err
 	}
 	defer br.Close()
-	if _, err := br.Exec(); err != nil { // statement_timeout
-		return nil, err
-	}
 	values := make([][]byte, len(entries))
 	for i, e := range entries {
 		if e.sql == "" {

@@ -328,16 +328,12 @@ func (api *API) visible(ctx context.Context, s *Schema, caller Caller, t *object
 // one runs a statement returning one JSON value.
 func (api *API) one(ctx context.Context, tenantID, sql string, args []any) ([]byte, error) {
 	b := &pgx.Batch{}
-	api.timeout(b)
 	b.Queue(sql, args...)
-	br, err := database.SendTenantBatch(ctx, api.pool, tenantID, b)
+	br, err := api.send(ctx, tenantID, b)
 	if err != nil {
 		return nil, err
 	}
 	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return nil, err
-	}
 	var v []byte
 	if err := br.QueryRow().Scan(&v); err != nil {
 		return nil, fmt.Errorf("read back: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -29,6 +30,26 @@ func InTenantTx(ctx context.Context, pool *pgxpool.Pool, tenantID string, fn fun
 		}
 		return fn(tx)
 	})
+}
+
+// SendTenantBatchTimeout is SendTenantBatch that also bounds each of b's
+// statements by timeout, set in the same statement as the tenant: a read
+// still costs one round trip and one extra statement, not two.
+func SendTenantBatchTimeout(ctx context.Context, pool *pgxpool.Pool, tenantID string, timeout time.Duration, b *pgx.Batch) (pgx.BatchResults, error) {
+	if tenantID == "" {
+		return nil, ErrNoTenant
+	}
+	// At least 1ms: "0ms" would mean no timeout at all.
+	ms := fmt.Sprintf("%dms", max(timeout.Milliseconds(), 1))
+	full := &pgx.Batch{}
+	full.Queue("SELECT set_config('lattice.tenant_id', $1, true), set_config('statement_timeout', $2, true)", tenantID, ms)
+	full.QueuedQueries = append(full.QueuedQueries, b.QueuedQueries...)
+	br := pool.SendBatch(ctx, full)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return nil, fmt.Errorf("set tenant %s: %w", tenantID, err)
+	}
+	return br, nil
 }
 
 // SendTenantBatch sends set_config for tenantID followed by b's statements
