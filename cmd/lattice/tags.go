@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -21,17 +19,6 @@ func (a *app) withTags(ctx context.Context, ref string, fn func(s *tags.Service,
 	return a.withTenant(ctx, ref, func(k *kernel, tid string) error {
 		return fn(tags.New(k.pool, k.catalog, tags.Options{Logger: a.log}), tid)
 	})
-}
-
-// textOf is a label for a table: English, else the first language.
-func textOf(t model.Text) string {
-	if s, ok := t["en"]; ok {
-		return s
-	}
-	for _, k := range slices.Sorted(maps.Keys(t)) {
-		return t[k]
-	}
-	return ""
 }
 
 // textFlag converts a --label en=Industry,zh-CN=行业 flag to text, or nil
@@ -72,14 +59,14 @@ See docs/tags.md.`,
 	showGroups := func(gs []*tags.Group) error {
 		return a.show(gs, "NAME\tLABEL\tMULTI-VALUED\tOBJECTS\tPOSITION\tDELETING", func(add func(...any)) {
 			for _, g := range gs {
-				add(g.Name, textOf(g.Label), g.MultiValued, strings.Join(g.Objects, ","), g.Position, g.Deleting)
+				add(g.Name, g.Label.Default(), g.MultiValued, strings.Join(g.Objects, ","), g.Position, g.Deleting)
 			}
 		})
 	}
 	showTags := func(ts []*tags.Tag) error {
 		return a.show(ts, "TAG\tLABEL\tCOLOR\tPOSITION\tDELETING", func(add func(...any)) {
 			for _, t := range ts {
-				add(t.Value, textOf(t.Label), t.Color, t.Position, t.Deleting)
+				add(t.Value, t.Label.Default(), t.Color, t.Position, t.Deleting)
 			}
 		})
 	}

@@ -2,7 +2,6 @@ package dataapi
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/latticecrm/lattice/schema/model"
@@ -111,25 +110,6 @@ func newEnumMap(f *model.Field) *enumMap {
 		m.toValue[name] = v.Value
 	}
 	return m
-}
-
-// text picks the label to show in descriptions: English if there is one,
-// else the first language in order.
-func text(t model.Text) string {
-	if s := t["en"]; s != "" {
-		return s
-	}
-	langs := make([]string, 0, len(t))
-	for l := range t {
-		langs = append(langs, l)
-	}
-	sort.Strings(langs)
-	for _, l := range langs {
-		if t[l] != "" {
-			return t[l]
-		}
-	}
-	return ""
 }
 
 // reservedTypes are the generated schema's own type names; an object with

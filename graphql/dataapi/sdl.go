@@ -244,11 +244,11 @@ func connectionArgs(t *objectType) string {
 func (w *sdlWriter) object(t *objectType) {
 	o, n := t.obj, t.names
 	w.b.WriteByte('\n')
-	description(&w.b, "", text(o.Label), text(o.Description))
+	description(&w.b, "", o.Label.Default(), o.Description.Default())
 	w.line("type %s implements Node {", n.Object)
 	w.line("  id: ID!")
 	for _, f := range t.visibleFields() {
-		description(&w.b, "  ", text(f.Label), text(f.HelpText))
+		description(&w.b, "  ", f.Label.Default(), f.HelpText.Default())
 		w.line("  %s: %s", f.APIName, t.outputType(f))
 	}
 	w.line("  createdAt: DateTime!")
@@ -264,7 +264,7 @@ func (w *sdlWriter) object(t *objectType) {
 	w.line("  deletedAt: DateTime")
 	for _, inv := range t.visibleInverses() {
 		from := w.s.byKey[inv.From.Key]
-		description(&w.b, "  ", fmt.Sprintf("%s records whose %s is this record.", text(inv.From.PluralLabel), inv.Field.APIName))
+		description(&w.b, "  ", fmt.Sprintf("%s records whose %s is this record.", inv.From.PluralLabel.Default(), inv.Field.APIName))
 		w.line("  %s(%s): %s!", inv.Name, connectionArgs(from), from.names.Connection)
 	}
 	w.line("}")
@@ -297,7 +297,7 @@ func (w *sdlWriter) enum(t *objectType, f *model.Field, m *enumMap) {
 	description(&w.b, "", fmt.Sprintf("Values of %s.%s.", t.obj.APIName, f.APIName))
 	w.line("enum %s {", name)
 	for i, v := range f.Values {
-		desc := text(v.Label)
+		desc := v.Label.Default()
 		if m.names[i] != v.Value {
 			desc = strings.TrimSpace(desc + fmt.Sprintf(" (stored as %q)", v.Value))
 		}

@@ -55,6 +55,21 @@ type ObjectMeta struct {
 // Text is text by language tag ("en", "zh-CN", ...).
 type Text map[string]string
 
+// Default is the text to show where one language must be chosen (tables,
+// GraphQL descriptions): English if there is any, else the first
+// non-empty text by language tag, else "".
+func (t Text) Default() string {
+	if s := t["en"]; s != "" {
+		return s
+	}
+	for _, l := range sortedKeys(t) {
+		if t[l] != "" {
+			return t[l]
+		}
+	}
+	return ""
+}
+
 // Property is one named field of an object.
 type Property struct {
 	Name   string    `json:"name"`
