@@ -18,6 +18,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/latticecrm/lattice/graphql/introspection"
 	"github.com/latticecrm/lattice/platform/database"
@@ -49,6 +50,7 @@ type API struct {
 	log     *slog.Logger
 	schemas *lru.Cache[schemaKey, *Schema]
 	docs    *lru.Cache[docKey, *ast.QueryDocument]
+	rules   *rules.Rules // every validation rule of the spec, built once
 }
 
 type schemaKey struct {
@@ -76,7 +78,7 @@ func New(pool *pgxpool.Pool, cat *catalog.Catalog, store *records.Store, tagSvc 
 	schemas, _ := lru.New[schemaKey, *Schema](opts.Schemas) // fails only for a size <= 0
 	docs, _ := lru.New[docKey, *ast.QueryDocument](opts.Documents)
 	return &API{pool: pool, catalog: cat, store: store, tags: tagSvc, limits: opts.Limits.withDefaults(),
-		log: opts.Logger, schemas: schemas, docs: docs}
+		log: opts.Logger, schemas: schemas, docs: docs, rules: rules.NewDefaultRules()}
 }
 
 // Caller is who runs an operation: the tenant, the actor recorded on
@@ -184,7 +186,7 @@ func (api *API) document(s *Schema, query string) (*ast.QueryDocument, gqlerror.
 		ge.Extensions = map[string]any{"code": CodeParseFailed}
 		return nil, gqlerror.List{ge}
 	}
-	if errs := validator.Validate(s.AST, doc); len(errs) > 0 {
+	if errs := validator.ValidateWithRules(s.AST, doc, api.rules); len(errs) > 0 {
 		for _, e := range errs {
 			if e.Extensions == nil {
 				e.Extensions = map[string]any{}

@@ -252,6 +252,7 @@ func TestHTTPPersistedQueries(t *testing.T) {
 	other := h.tenant(t, "other")
 	h.callers["other"] = other
 	res, body = h.post(t, map[string]string{"X-Test-Tenant": "other"}, map[string]any{"extensions": ext})
+	status(t, "other tenant", res, body, http.StatusOK)
 	if decode(t, body).code() != CodePersistedNotFound {
 		t.Errorf("another tenant ran the persisted query: %s", body)
 	}
@@ -319,6 +320,7 @@ func TestHTTPSchemaExplorerIntrospection(t *testing.T) {
 	same(t, "DealStage values", stages, []string{"prospecting", "qualification", "proposal", "negotiation", "closedWon", "closedLost"})
 	// __type and __typename beside data in one request.
 	res, body = h.post(t, none, map[string]any{"query": `{ __typename t: __type(name: "Contact") { fields { name } } contacts { totalCount } }`})
+	status(t, "__type beside data", res, body, http.StatusOK)
 	if r := decode(t, body); len(r.Errors) > 0 || get(r.Data, "__typename") != "Query" || get(r.Data, "t", "fields") == nil {
 		t.Errorf("__type: %s", body)
 	}

@@ -37,7 +37,7 @@ func loadSchema(t *testing.T) *ast.Schema {
 // Resolve, returning the data object with its keys in selection order.
 func execute(t *testing.T, s *ast.Schema, query string, vars map[string]any) string {
 	t.Helper()
-	doc, errs := gqlparser.LoadQuery(s, query)
+	doc, errs := gqlparser.LoadQueryWithRules(s, query, nil)
 	if len(errs) > 0 {
 		t.Fatalf("validate query: %v", errs)
 	}

@@ -217,7 +217,7 @@ func TestMinimalSchema(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	s := loadSchema(t)
-	doc, errs := gqlparser.LoadQuery(s, `{ node(id: "1") { id } __schema { types { name } } }`)
+	doc, errs := gqlparser.LoadQueryWithRules(s, `{ node(id: "1") { id } __schema { types { name } } }`, nil)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

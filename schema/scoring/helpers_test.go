@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"math/big"
 	"sync"
 	"testing"
 	"time"
@@ -219,12 +218,4 @@ func code(err error) string {
 		return "untyped: " + err.Error()
 	}
 	return ""
-}
-
-// num compares decimal texts numerically.
-func num(t testing.TB, got, want string) bool {
-	t.Helper()
-	a, ok1 := new(big.Rat).SetString(got)
-	b, ok2 := new(big.Rat).SetString(want)
-	return ok1 && ok2 && a.Cmp(b) == 0
 }
