@@ -78,6 +78,12 @@ type compiler struct {
 	// onNull is the error the statement returning NULL means: a limit
 	// only the database can check (the number of groups of an aggregate).
 	onNull error
+	// late are the variables bound at run time (see plan); holes are the
+	// parameters they became, and usesTime reports a condition bound to
+	// now: both decide whether and how the statement may be reused.
+	late     map[string]bool
+	holes    []hole
+	usesTime bool
 }
 
 func newCompiler(s *Schema, tenantID string, vars map[string]any, limits Limits, now time.Time) *compiler {
@@ -97,8 +103,35 @@ func (c *compiler) newAlias() string {
 	return "t" + itoa(c.alias)
 }
 
+// hole binds the value bind reads from the variables as a parameter the
+// plan binds again for each request, and returns its placeholder.
+func (c *compiler) hole(bind binder) (string, error) {
+	v, err := bind(c.vars)
+	if err != nil {
+		return "", err
+	}
+	p := c.arg(v)
+	c.holes = append(c.holes, hole{arg: len(c.args) - 1, bind: bind})
+	return p, nil
+}
+
+// idParam binds f's record id argument: a hole if it is a late variable.
+func (c *compiler) idParam(f *ast.Field, args map[string]any) (string, error) {
+	if name, ok := lateID(c.s, f); ok && c.late[name] {
+		return c.hole(bindID(name))
+	}
+	id, err := idArg(args, "id")
+	if err != nil {
+		return "", err
+	}
+	return c.arg(id), nil
+}
+
 // cond renders a compiled condition on the row aliased a.
 func (c *compiler) cond(cd *condition.Condition, a string) string {
+	if cd.UsesTime() {
+		c.usesTime = true
+	}
 	pred, args := cd.SQL(a, len(c.args)+1, c.now)
 	c.args = append(c.args, args...)
 	return "(" + pred + ")"

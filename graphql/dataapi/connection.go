@@ -87,13 +87,9 @@ func (c *compiler) connection(t *objectType, f *ast.Field, args map[string]any, 
 			where += " AND " + c.cond(filter, a)
 		}
 	}
-	page := where
+	var source string // the page's rows, at most n+1, in no particular order
 	if rows {
-		for i, vals := range cursors {
-			if vals != nil {
-				page += " AND " + c.keyset(keys, vals, i == 1)
-			}
-		}
+		source = c.pageRows(a, where, keys, cursors, backward, n+1)
 	}
 
 	// Each edges and nodes selection renders its own node, so that two of
@@ -148,7 +144,7 @@ func (c *compiler) connection(t *objectType, f *ast.Field, args map[string]any, 
 	if needCursor {
 		inner.WriteString(", " + cursorExpr(keys) + " AS cur")
 	}
-	inner.WriteString(" FROM (SELECT * FROM records " + a + " WHERE " + page + " ORDER BY " + orderBy(keys, backward) + " LIMIT " + itoa(n+1) + ") " + a)
+	inner.WriteString(" FROM " + source + " " + a)
 
 	order := "q.rn"
 	if backward {
@@ -233,4 +229,34 @@ func (c *compiler) connection(t *objectType, f *ast.Field, args map[string]any, 
 		return "(SELECT " + jsonObject(keysOut, exprs) + ")", nil
 	}
 	return "(SELECT " + jsonObject(keysOut, exprs) + " FROM (" + inner.String() + ") q)", nil
+}
+
+// pageRows renders the subquery of a page's rows: those meeting where
+// after and before the cursors, the first limit in the order of keys.
+func (c *compiler) pageRows(a, where string, keys []sortKey, cursors [2][]any, backward bool, limit int) string {
+	page := func(keys []sortKey) string {
+		p := where
+		for i, vals := range cursors {
+			if vals != nil {
+				p += " AND " + c.keyset(keys, vals, i == 1)
+			}
+		}
+		return p
+	}
+	ob, lim := " ORDER BY "+orderBy(keys, backward), " LIMIT "+itoa(limit)
+	k := keys[0]
+	if !k.slotted || k.desc != backward { // not a slot, or descending: NULLs first
+		return "(SELECT * FROM records " + a + " WHERE " + page(keys) + ob + lim + ")"
+	}
+	// splitNulls: a slot's index holds only its non-NULL values, so an
+	// ascending sort on it, whose NULLs come last, could not use it and
+	// would read every record of the object to find the first page. The
+	// page is read as the non-NULL rows from the index, then only if
+	// they fall short of a page, the NULL rows.
+	notNull := append([]sortKey{}, keys...)
+	notNull[0].notNull = true // the keyset need not reach the NULLs
+	nn := a + "_nn"
+	return "(WITH " + nn + " AS MATERIALIZED (SELECT * FROM records " + a + " WHERE " + page(notNull) + " AND " + k.expr + " IS NOT NULL" + ob + lim + ")" +
+		" SELECT * FROM " + nn + " UNION ALL (SELECT * FROM records " + a + " WHERE " + page(keys) + " AND " + k.expr + " IS NULL" + ob +
+		" LIMIT greatest(0, " + itoa(limit) + " - (SELECT count(*) FROM " + nn + "))))"
 }

@@ -36,7 +36,10 @@ type Options struct {
 	// Documents is how many parsed and validated documents are kept.
 	// Default 10,000.
 	Documents int
-	Logger    *slog.Logger
+	// Plans is how many compiled query plans are kept (see plan).
+	// Default 10,000.
+	Plans  int
+	Logger *slog.Logger
 }
 
 // API executes GraphQL operations against tenants' records. It is safe for
@@ -49,7 +52,8 @@ type API struct {
 	limits  Limits
 	log     *slog.Logger
 	schemas *lru.Cache[schemaKey, *Schema]
-	docs    *lru.Cache[docKey, *ast.QueryDocument]
+	docs    *lru.Cache[docKey, *document]
+	plans   *lru.Cache[planKey, *plan]
 	rules   *rules.Rules // every validation rule of the spec, built once
 }
 
@@ -72,13 +76,17 @@ func New(pool *pgxpool.Pool, cat *catalog.Catalog, store *records.Store, tagSvc 
 	if opts.Documents <= 0 {
 		opts.Documents = 10000
 	}
+	if opts.Plans <= 0 {
+		opts.Plans = 10000
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	schemas, _ := lru.New[schemaKey, *Schema](opts.Schemas) // fails only for a size <= 0
-	docs, _ := lru.New[docKey, *ast.QueryDocument](opts.Documents)
+	docs, _ := lru.New[docKey, *document](opts.Documents)
+	plans, _ := lru.New[planKey, *plan](opts.Plans)
 	return &API{pool: pool, catalog: cat, store: store, tags: tagSvc, limits: opts.Limits.withDefaults(),
-		log: opts.Logger, schemas: schemas, docs: docs, rules: rules.NewDefaultRules()}
+		log: opts.Logger, schemas: schemas, docs: docs, plans: plans, rules: rules.NewDefaultRules()}
 }
 
 // Caller is who runs an operation: the tenant, the actor recorded on
@@ -141,7 +149,7 @@ func (api *API) Execute(ctx context.Context, caller Caller, req Request) *Respon
 	if len(errs) > 0 {
 		return &Response{Errors: errs, RequestError: true}
 	}
-	op, err := operation(doc, req.OperationName)
+	op, err := operation(doc.doc, req.OperationName)
 	if err != nil {
 		return &Response{Errors: gqlerror.List{{Message: err.Error(), Extensions: map[string]any{"code": CodeBadUserInput}}}, RequestError: true}
 	}
@@ -168,14 +176,14 @@ func (api *API) Execute(ctx context.Context, caller Caller, req Request) *Respon
 	if op.Operation != ast.Query {
 		return &Response{Errors: gqlerror.List{{Message: "subscriptions are not supported", Extensions: map[string]any{"code": CodeBadUserInput}}}, RequestError: true}
 	}
-	return api.query(ctx, s, caller, op, vars)
+	return api.query(ctx, s, caller, doc, op, vars)
 }
 
 // document parses and validates query, from the cache when it can.
-func (api *API) document(s *Schema, query string) (*ast.QueryDocument, gqlerror.List) {
+func (api *API) document(s *Schema, query string) (*document, gqlerror.List) {
 	key := docKey{schema: s.Digest, hash: sha256.Sum256([]byte(query))}
-	if doc, ok := api.docs.Get(key); ok {
-		return doc, nil
+	if d, ok := api.docs.Get(key); ok {
+		return d, nil
 	}
 	doc, err := parser.ParseQuery(&ast.Source{Input: query})
 	if err != nil {
@@ -195,8 +203,12 @@ func (api *API) document(s *Schema, query string) (*ast.QueryDocument, gqlerror.
 		}
 		return nil, errs
 	}
-	api.docs.Add(key, doc)
-	return doc, nil
+	d := &document{doc: doc, hash: key.hash, late: map[*ast.OperationDefinition]map[string]bool{}}
+	for _, op := range doc.Operations {
+		d.late[op] = lateVariables(s, op)
+	}
+	api.docs.Add(key, d)
+	return d, nil
 }
 
 // operation picks the operation to run.
@@ -225,34 +237,25 @@ type rootEntry struct {
 	onNull error
 }
 
-// query compiles every root field and runs the statements in one batch:
-// one round trip, one snapshot.
-func (api *API) query(ctx context.Context, s *Schema, caller Caller, op *ast.OperationDefinition, vars map[string]any) *Response {
-	now := time.Now()
+// query compiles every root field, or takes the plan compiled for an
+// earlier request, and runs the statements in one batch: one round trip,
+// one snapshot.
+func (api *API) query(ctx context.Context, s *Schema, caller Caller, doc *document, op *ast.OperationDefinition, vars map[string]any) *Response {
+	key, cacheable := planKeyOf(s, caller, doc, op, vars)
 	var entries []rootEntry
 	var errs gqlerror.List
-	for _, f := range collect(op.SelectionSet, "Query", nil, vars) {
-		e := rootEntry{field: f}
-		switch f.Name {
-		case "__typename":
-			e.value = []byte(`"Query"`)
-		case "__schema", "__type":
-			v, err := introspection.Resolve(s.AST, f, vars)
-			if err != nil {
-				errs = append(errs, api.fieldError(ctx, f, err))
-				continue
+	if p, ok := api.plans.Get(key); cacheable && ok {
+		entries, errs = p.instantiate(vars)
+	} else {
+		var p *plan
+		var reusable bool
+		p, reusable, errs = api.compile(ctx, s, caller, doc.late[op], op, vars)
+		if len(errs) == 0 {
+			entries = p.entries
+			if cacheable && reusable {
+				api.plans.Add(key, p)
 			}
-			e.value = v
-		default:
-			c := newCompiler(s, caller.TenantID, vars, api.limits, now)
-			sql, err := c.query(s.queries[f.Name], f)
-			if err != nil {
-				errs = append(errs, api.fieldError(ctx, f, err))
-				continue
-			}
-			e.sql, e.args, e.onNull = sql, c.args, c.onNull
 		}
-		entries = append(entries, e)
 	}
 	if len(errs) > 0 {
 		return &Response{Errors: errs, Data: json.RawMessage("null")}
@@ -276,6 +279,48 @@ func (api *API) query(ctx context.Context, s *Schema, caller Caller, op *ast.Ope
 		return &Response{Errors: errs, Data: json.RawMessage("null")}
 	}
 	return &Response{Data: assemble(entries, values)}
+}
+
+// compile compiles every root field of op. The plan must not be reused
+// (reusable is false) if a statement binds the time: a withinLast window.
+func (api *API) compile(ctx context.Context, s *Schema, caller Caller, late map[string]bool, op *ast.OperationDefinition, vars map[string]any) (_ *plan, reusable bool, _ gqlerror.List) {
+	now := time.Now()
+	p := &plan{}
+	reusable = true
+	var errs gqlerror.List
+	for _, f := range collect(op.SelectionSet, "Query", nil, vars) {
+		e := rootEntry{field: f}
+		switch f.Name {
+		case "__typename":
+			e.value = []byte(`"Query"`)
+		case "__schema", "__type":
+			v, err := introspection.Resolve(s.AST, f, vars)
+			if err != nil {
+				errs = append(errs, api.fieldError(ctx, f, err))
+				continue
+			}
+			e.value = v
+		default:
+			c := newCompiler(s, caller.TenantID, vars, api.limits, now)
+			c.late = late
+			sql, err := c.query(s.queries[f.Name], f)
+			if err != nil {
+				errs = append(errs, api.fieldError(ctx, f, err))
+				continue
+			}
+			e.sql, e.args, e.onNull = sql, c.args, c.onNull
+			for _, h := range c.holes {
+				h.entry = len(p.entries)
+				p.holes = append(p.holes, h)
+			}
+			reusable = reusable && !c.usesTime
+		}
+		p.entries = append(p.entries, e)
+	}
+	if len(errs) > 0 {
+		return nil, false, errs
+	}
+	return p, reusable, nil
 }
 
 // send sends b in the tenant with the statement timeout (one round trip;

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -16,6 +17,9 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/latticecrm/lattice/platform/audit"
+	"github.com/latticecrm/lattice/platform/httpserver"
 )
 
 // Media types of GraphQL over HTTP.
@@ -64,6 +68,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusUnauthorized, "authentication required")
 		return
 	}
+	// The audit log names the request id and client address of what the
+	// request writes (as authhttp.Require's context does).
+	addr, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		addr = r.RemoteAddr
+	}
+	r = r.WithContext(audit.WithRequest(r.Context(), audit.Request{ID: httpserver.RequestID(r.Context()), Address: addr}))
 	if strings.HasSuffix(r.URL.Path, "/schema.graphql") {
 		h.sdl(w, r, caller)
 		return
@@ -193,7 +204,7 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, status int, re
 	if media == mediaJSON {
 		status = http.StatusOK
 	}
-	body, err := json.Marshal(res)
+	body, err := res.marshal()
 	if err != nil {
 		status, body = http.StatusInternalServerError, []byte(`{"errors":[{"message":"internal error"}]}`)
 	}

@@ -22,6 +22,9 @@ type sortKey struct {
 	// notNull keys never hold NULL, so the keyset needs no NULL branch
 	// and stays a plain range an index can serve.
 	notNull bool
+	// slotted keys are a slot column, whose index is partial (WHERE the
+	// slot IS NOT NULL): see splitNulls.
+	slotted bool
 }
 
 // orderKeys parses orderBy into sort keys on the row aliased a, ending with
@@ -91,6 +94,7 @@ func (c *compiler) sortExpr(t *objectType, a, name string) (sortKey, bool) {
 		return sortKey{}, false
 	}
 	x, typ := valueExpr(a, f)
+	slotted := f.Slot != "" && x == a+"."+f.Slot
 	if f.Kind == model.KindPicklist {
 		// Picklists sort in their own order (a pipeline's stages), not
 		// alphabetically.
@@ -98,9 +102,9 @@ func (c *compiler) sortExpr(t *objectType, a, name string) (sortKey, bool) {
 		for i, v := range f.Values {
 			vals[i] = quoteLiteral(v.Value)
 		}
-		x, typ = "array_position(ARRAY["+strings.Join(vals, ", ")+"]::text[], "+x+")", "integer"
+		x, typ, slotted = "array_position(ARRAY["+strings.Join(vals, ", ")+"]::text[], "+x+")", "integer", false
 	}
-	return sortKey{name: name, expr: x, typ: typ}, true
+	return sortKey{name: name, expr: x, typ: typ, slotted: slotted}, true
 }
 
 // valueExpr is the typed SQL value of f in the row aliased a, from its slot

@@ -153,7 +153,7 @@ func (pb *permBench) plan(ctx context.Context, pr tenants.Principal) (string, []
 	if len(errs) > 0 {
 		return "", nil, errs
 	}
-	f := collect(doc.Operations[0].SelectionSet, "Query", nil, nil)[0]
+	f := collect(doc.doc.Operations[0].SelectionSet, "Query", nil, nil)[0]
 	comp := newCompiler(s, c.TenantID, nil, pb.api.limits, time.Now())
 	sql, err := comp.query(s.queries[f.Name], f)
 	return sql, comp.args, err

@@ -14,11 +14,11 @@ func (c *compiler) query(rf rootField, f *ast.Field) (string, error) {
 	args := arguments(f, c.vars)
 	switch rf.kind {
 	case rootOne:
-		id, err := idArg(args, "id")
+		id, err := c.idParam(f, args)
 		if err != nil {
 			return "", err
 		}
-		return c.byID(rf.obj, f.SelectionSet, c.arg(id), false)
+		return c.byID(rf.obj, f.SelectionSet, id, false)
 	case rootList:
 		x, err := c.connection(rf.obj, f, args, nil, true, nil, 1, 1)
 		if err != nil {
@@ -28,7 +28,7 @@ func (c *compiler) query(rf rootField, f *ast.Field) (string, error) {
 	case rootAggregate:
 		return c.aggregate(rf.obj, f, args)
 	case rootNode:
-		id, err := idArg(args, "id")
+		id, err := c.idParam(f, args)
 		if err != nil {
 			return "", err
 		}
@@ -38,7 +38,7 @@ func (c *compiler) query(rf rootField, f *ast.Field) (string, error) {
 			return "", err
 		}
 		return "SELECT (SELECT " + node + " FROM records " + a + " WHERE " + a + ".tenant_id = $1 AND " + c.visibleObjects(a) +
-			" AND " + a + ".id = " + c.arg(id) + "::uuid AND " + a + ".deleted_at IS NULL)", nil
+			" AND " + a + ".id = " + id + "::uuid AND " + a + ".deleted_at IS NULL)", nil
 	case rootNodes:
 		ids, err := stringList(args["ids"], []any{"ids"})
 		if err != nil {

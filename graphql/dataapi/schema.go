@@ -138,6 +138,10 @@ func BuildSchema(m *model.Model, scope *Scope) (*Schema, error) {
 		// The generator wrote something GraphQL refuses: a bug, not bad input.
 		return nil, fmt.Errorf("generated schema does not validate: %w", err)
 	}
+	// gqlparser's prelude declares @defer, which the executor does not
+	// implement: a client must not find it in introspection (where the
+	// SDL download lacks it) nor have it silently ignored.
+	delete(s.AST.Directives, "defer")
 	return s, nil
 }
 

@@ -64,3 +64,25 @@ func TestCRMSchemaGolden(t *testing.T) {
 		t.Error("Account's self relation children is missing")
 	}
 }
+
+// The executor does not implement @defer, so the schema must not offer
+// it: introspection would advertise it (the SDL download does not), and
+// validation would let a client believe it was honoured.
+func TestSchemaOffersNoDefer(t *testing.T) {
+	s, err := BuildSchema(crmModel(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.AST.Directives["defer"] != nil {
+		t.Error("the schema declares @defer")
+	}
+	for _, name := range []string{"skip", "include", "deprecated", "specifiedBy"} {
+		if s.AST.Directives[name] == nil {
+			t.Errorf("the schema lacks @%s", name)
+		}
+	}
+	doc, errs := New(nil, nil, nil, nil, Options{}).document(s, `{ ... on Query @defer { __typename } }`)
+	if doc != nil || len(errs) == 0 || !strings.Contains(errs[0].Message, "defer") {
+		t.Errorf("a document using @defer validated: %v", errs)
+	}
+}

@@ -43,6 +43,11 @@ type Scope struct {
 	// a nil result, restricts nothing. It is taken from each caller, never
 	// from a schema cached for another caller with the same Key.
 	Records func(o *model.Object) json.RawMessage
+	// RecordsKey identifies Records (and WriteRecords, if set): two scopes
+	// with equal Key and equal RecordsKey give equal record predicates for
+	// every object, so they share compiled query plans. "" with a non-nil
+	// Records means unknown: that caller's plans are not kept.
+	RecordsKey string
 }
 
 func (s *Scope) readObject(o *model.Object) bool {

@@ -59,7 +59,7 @@ func Compile(m *model.Model, o *model.Object, raw []byte) (*Condition, error) {
 	if err := json.Compact(&compact, raw); err != nil {
 		return nil, model.Problems{{Pointer: "", Code: "invalid_json", Message: err.Error()}}
 	}
-	return &Condition{obj: o, root: root, raw: compact.Bytes(), src: c.src}, nil
+	return &Condition{obj: o, root: root, raw: compact.Bytes(), src: c.src, time: c.time}, nil
 }
 
 type compiler struct {
@@ -67,6 +67,7 @@ type compiler struct {
 	ps    model.Problems
 	nodes int
 	src   bool
+	time  bool
 }
 
 func (c *compiler) problem(pointer, code, format string, args ...any) {
@@ -312,6 +313,7 @@ func (c *compiler) leaf(opd operand, x op, v any, at string) (leaf, bool, bool) 
 		if !ok {
 			return nil, false, false
 		}
+		c.time = true
 		switch opd.cls {
 		case clsDate:
 			return &dateLeaf{opd: opd, op: x, dur: d}, false, true

@@ -15,6 +15,7 @@ type Condition struct {
 	root node
 	raw  json.RawMessage
 	src  bool // needs a Source (lookup hops or related lists)
+	time bool // has a withinLast window, which ends at the time of use
 }
 
 // Object returns the object the condition is about.
@@ -23,6 +24,11 @@ func (c *Condition) Object() *model.Object { return c.obj }
 // UsesSource reports whether evaluating the condition looks at other
 // records (lookup hops or related lists), i.e. needs a Source.
 func (c *Condition) UsesSource() bool { return c.src }
+
+// UsesTime reports whether the condition's meaning depends on when it is
+// used (a withinLast window), so its SQL, which binds the window's ends,
+// must not be reused at a later time.
+func (c *Condition) UsesTime() bool { return c.time }
 
 // MarshalJSON returns the condition's JSON form as it was compiled.
 func (c *Condition) MarshalJSON() ([]byte, error) { return c.raw, nil }
