@@ -8,6 +8,8 @@ import (
 	"slices"
 
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/latticecrm/lattice/graphql/selection"
 )
 
 // Resolve returns the JSON value of one validated root field of a query that
@@ -125,19 +127,18 @@ func (e *executor) writeObject(obj object, fields []*ast.Field) error {
 	for _, f := range fields {
 		set = append(set, f.SelectionSet...)
 	}
-	var groups fieldGroups
-	if err := e.collectFields(obj.typeName(), set, map[string]bool{}, &groups); err != nil {
-		return err
-	}
+	typeName := obj.typeName()
+	applies := func(cond string) bool { return e.applies(typeName, cond) }
 	e.buf.WriteByte('{')
-	for i, g := range groups.list {
+	for i, f := range selection.Collect(set, typeName, applies, e.vars) {
 		if i > 0 {
 			e.buf.WriteByte(',')
 		}
-		writeString(&e.buf, g.key)
+		key := responseKey(f)
+		writeString(&e.buf, key)
 		e.buf.WriteByte(':')
-		if err := e.writeField(obj, g.fields); err != nil {
-			return fmt.Errorf("%s: %w", g.key, err)
+		if err := e.writeField(obj, []*ast.Field{f}); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
 		}
 	}
 	e.buf.WriteByte('}')
@@ -176,82 +177,6 @@ func argumentMap(f *ast.Field, vars map[string]any) (args map[string]any, err er
 	return f.ArgumentMap(vars), nil
 }
 
-// fieldGroup is the fields of one response key, in selection order.
-type fieldGroup struct {
-	key    string
-	fields []*ast.Field
-}
-
-// fieldGroups is an ordered map from response key to its fields.
-type fieldGroups struct {
-	list  []fieldGroup
-	index map[string]int
-}
-
-func (g *fieldGroups) add(f *ast.Field) {
-	key := responseKey(f)
-	if i, ok := g.index[key]; ok {
-		g.list[i].fields = append(g.list[i].fields, f)
-		return
-	}
-	if g.index == nil {
-		g.index = map[string]int{}
-	}
-	g.index[key] = len(g.list)
-	g.list = append(g.list, fieldGroup{key: key, fields: []*ast.Field{f}})
-}
-
-// collectFields is the spec's CollectFields for an object of the named type:
-// it gathers the fields of set that apply, following fragments and dropping
-// what @skip and @include exclude.
-func (e *executor) collectFields(typeName string, set ast.SelectionSet, visited map[string]bool, groups *fieldGroups) error {
-	for _, sel := range set {
-		switch sel := sel.(type) {
-		case *ast.Field:
-			ok, err := e.included(sel.Directives)
-			if err != nil {
-				return fmt.Errorf("field %s: %w", responseKey(sel), err)
-			}
-			if ok {
-				groups.add(sel)
-			}
-		case *ast.FragmentSpread:
-			ok, err := e.included(sel.Directives)
-			if err != nil {
-				return fmt.Errorf("fragment %s: %w", sel.Name, err)
-			}
-			if !ok || visited[sel.Name] {
-				continue
-			}
-			visited[sel.Name] = true
-			def := sel.Definition
-			if def == nil {
-				return fmt.Errorf("fragment %s has no definition (operation not validated?)", sel.Name)
-			}
-			if !e.applies(typeName, def.TypeCondition) {
-				continue
-			}
-			if err := e.collectFields(typeName, def.SelectionSet, visited, groups); err != nil {
-				return err
-			}
-		case *ast.InlineFragment:
-			ok, err := e.included(sel.Directives)
-			if err != nil {
-				return fmt.Errorf("inline fragment: %w", err)
-			}
-			if !ok || (sel.TypeCondition != "" && !e.applies(typeName, sel.TypeCondition)) {
-				continue
-			}
-			if err := e.collectFields(typeName, sel.SelectionSet, visited, groups); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("unknown selection %T", sel)
-		}
-	}
-	return nil
-}
-
 // applies reports whether a fragment with the type condition cond applies to
 // an object of the named type (the spec's DoesFragmentTypeApply).
 func (e *executor) applies(typeName, cond string) bool {
@@ -270,41 +195,6 @@ func (e *executor) applies(typeName, cond string) bool {
 		return slices.Contains(condDef.Types, typeName)
 	}
 	return false
-}
-
-// included evaluates @skip and @include: false when the selection is left out.
-func (e *executor) included(dirs ast.DirectiveList) (bool, error) {
-	for _, d := range dirs {
-		if d.Name != "skip" && d.Name != "include" {
-			continue
-		}
-		cond, err := e.ifArgument(d)
-		if err != nil {
-			return false, err
-		}
-		if (d.Name == "skip") == cond {
-			return false, nil
-		}
-	}
-	return true, nil
-}
-
-// ifArgument returns the value of the directive's if argument, a literal or
-// a variable.
-func (e *executor) ifArgument(d *ast.Directive) (bool, error) {
-	arg := d.Arguments.ForName("if")
-	if arg == nil || arg.Value == nil {
-		return false, fmt.Errorf("@%s has no if argument", d.Name)
-	}
-	v, err := arg.Value.Value(e.vars)
-	if err != nil {
-		return false, fmt.Errorf("@%s(if:): %w", d.Name, err)
-	}
-	b, ok := v.(bool)
-	if !ok {
-		return false, fmt.Errorf("@%s(if:) is %T, want a bool", d.Name, v)
-	}
-	return b, nil
 }
 
 // responseKey is the field's alias, or its name without one.
